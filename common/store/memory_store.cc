@@ -1,0 +1,64 @@
+#include "common/store/memory_store.h"
+
+namespace steward {
+
+absl::StatusOr<std::vector<std::optional<Record>>> MemoryStore::Get(absl::Span<const std::string> keys) {
+  std::vector<std::optional<Record>> out;
+  out.reserve(keys.size());
+  absl::MutexLock lock(&mu_);
+  for (const std::string& key : keys) {
+    auto it = records_.find(key);
+    if (it == records_.end()) {
+      out.emplace_back(std::nullopt);
+    } else {
+      out.emplace_back(it->second);
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<bool>> MemoryStore::Put(absl::Span<const Write> writes) {
+  std::vector<bool> applied;
+  applied.reserve(writes.size());
+  absl::MutexLock lock(&mu_);
+  for (const Write& write : writes) {
+    auto it = records_.find(write.key);
+    const uint64_t current = it == records_.end() ? 0 : it->second.version;
+    if (write.expected_version.has_value() && *write.expected_version != current) {
+      applied.push_back(false);
+      continue;
+    }
+    records_[write.key] = Record{write.value, current + 1};
+    for (const std::string& key : write.also_delete) records_.erase(key);
+    applied.push_back(true);
+  }
+  return applied;
+}
+
+absl::Status MemoryStore::Delete(absl::Span<const std::string> keys) {
+  absl::MutexLock lock(&mu_);
+  for (const std::string& key : keys) records_.erase(key);
+  return absl::OkStatus();
+}
+
+absl::Status MemoryStore::IndexAdd(const std::string& index, absl::Span<const std::string> members) {
+  absl::MutexLock lock(&mu_);
+  auto& set = indexes_[index];
+  set.insert(members.begin(), members.end());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> MemoryStore::IndexScan(const std::string& index,
+                                                                const std::string& start_after,
+                                                                int limit) {
+  std::vector<std::string> out;
+  absl::MutexLock lock(&mu_);
+  auto it = indexes_.find(index);
+  if (it == indexes_.end()) return out;
+  for (auto m = it->second.upper_bound(start_after); m != it->second.end() && limit > 0; ++m, --limit) {
+    out.push_back(*m);
+  }
+  return out;
+}
+
+}  // namespace steward

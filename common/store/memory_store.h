@@ -1,0 +1,31 @@
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "common/store/store.h"
+
+namespace steward {
+
+// The embedded store: everything in this process's memory, gone when it exits. For the all-in-one
+// laptop mode and fast tests; behaves like RedisStore in every way the contract tests check.
+class MemoryStore final : public Store {
+ public:
+  absl::StatusOr<std::vector<std::optional<Record>>> Get(absl::Span<const std::string> keys) override;
+  absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) override;
+  absl::Status Delete(absl::Span<const std::string> keys) override;
+  absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override;
+  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index,
+                                                     const std::string& start_after,
+                                                     int limit) override;
+
+ private:
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::set<std::string>> indexes_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace steward

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+namespace steward {
+
+// A value and the version it was stored with. Versions start at 1 and grow by one on every write of
+// the key, so a reader can write back only if nobody wrote in between (optimistic concurrency).
+struct Record {
+  std::string value;
+  uint64_t version = 0;
+};
+
+// One write of StorePut. With `expected_version` set, the write happens only if the key's current
+// version equals it (0 = the key must be absent); otherwise it happens unconditionally.
+// `also_delete` keys are deleted in the same atomic step, and only if the write happens; they must
+// share the written key's hash tag (see KeyTag) so that the step stays atomic on Redis Cluster too.
+struct Write {
+  std::string key;
+  std::string value;
+  std::optional<uint64_t> expected_version;
+  std::vector<std::string> also_delete;
+};
+
+// The narrow storage interface every Steward service uses. Two implementations pass the same
+// contract tests (common/store/store_contract_test.cc): MemoryStore (embedded mode, unit tests) and
+// RedisStore (production).
+//
+// Every call touches many keys in one round trip where it can. Errors: UNAVAILABLE when the backend
+// cannot be reached or does not answer within its timeout (the call may be retried); INTERNAL for a
+// reply that makes no sense. Thread-safe.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Reads `keys`; the result has one entry per key, nullopt for a missing key.
+  virtual absl::StatusOr<std::vector<std::optional<Record>>> Get(absl::Span<const std::string> keys) = 0;
+
+  // Applies `writes` (each atomic on its own, not together). Returns, per write, whether it happened
+  // (false only for a version mismatch).
+  virtual absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) = 0;
+
+  // Deletes `keys`; missing keys are fine.
+  virtual absl::Status Delete(absl::Span<const std::string> keys) = 0;
+
+  // Adds `members` to the named sorted index (idempotent).
+  virtual absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) = 0;
+
+  // Returns up to `limit` members of the index in byte order, strictly after `start_after` (empty:
+  // from the start).
+  virtual absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index,
+                                                             const std::string& start_after,
+                                                             int limit) = 0;
+};
+
+// Wraps an account id in a Redis Cluster hash tag, "{id}", so that all keys of one account live in one
+// slot. Account ids cannot contain braces (validated at the API edge).
+inline std::string KeyTag(std::string_view account_id) {
+  std::string tag;
+  tag.reserve(account_id.size() + 2);
+  tag.push_back('{');
+  tag.append(account_id);
+  tag.push_back('}');
+  return tag;
+}
+
+}  // namespace steward
