@@ -1,3 +1,4 @@
+#include "absl/strings/string_view.h"
 #include "common/logging.h"
 
 #include <unistd.h>
@@ -9,7 +10,7 @@
 namespace steward {
 namespace {
 
-std::string_view LevelName(LogLevel level) {
+absl::string_view LevelName(LogLevel level) {
   switch (level) {
     case LogLevel::kInfo:
       return "info";
@@ -21,7 +22,7 @@ std::string_view LevelName(LogLevel level) {
   return "info";
 }
 
-void AppendField(std::string& line, std::string_view key, std::string_view value) {
+void AppendField(std::string& line, absl::string_view key, absl::string_view value) {
   line.append(",\"");
   AppendJsonEscaped(line, key);
   line.append("\":\"");
@@ -31,7 +32,7 @@ void AppendField(std::string& line, std::string_view key, std::string_view value
 
 }  // namespace
 
-void AppendJsonEscaped(std::string& out, std::string_view text) {
+void AppendJsonEscaped(std::string& out, absl::string_view text) {
   for (char c : text) {
     switch (c) {
       case '"':
@@ -56,7 +57,7 @@ void AppendJsonEscaped(std::string& out, std::string_view text) {
   }
 }
 
-void Log(LogLevel level, std::string_view event, std::initializer_list<LogField> fields) {
+void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField> fields) {
   // The log records when it was written, so it reads the wall clock rather than the injected one.
   std::string line = "{\"time\":\"";
   line.append(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()));

@@ -1,11 +1,13 @@
 #pragma once
 
+#include "absl/strings/string_view.h"
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 
@@ -62,13 +64,6 @@ class Store {
 
 // Wraps an account id in a Redis Cluster hash tag, "{id}", so that all keys of one account live in one
 // slot. Account ids cannot contain braces (validated at the API edge).
-inline std::string KeyTag(std::string_view account_id) {
-  std::string tag;
-  tag.reserve(account_id.size() + 2);
-  tag.push_back('{');
-  tag.append(account_id);
-  tag.push_back('}');
-  return tag;
-}
+inline std::string KeyTag(absl::string_view account_id) { return absl::StrCat("{", account_id, "}"); }
 
 }  // namespace steward

@@ -1,3 +1,4 @@
+#include "absl/strings/string_view.h"
 #include "services/scoring/features.h"
 
 #include "absl/container/flat_hash_map.h"
@@ -6,7 +7,7 @@ namespace steward::scoring {
 namespace {
 
 // Indexed by Feature; the static_assert below keeps it in step with the enum.
-constexpr std::array<std::string_view, kFeatureCount> kNames = {
+constexpr std::array<absl::string_view, kFeatureCount> kNames = {
     "logins_7d",
     "logins_30d",
     "baseline_logins_30d",
@@ -49,11 +50,11 @@ static_assert(kNames.back() == "tenure_days", "kNames must follow the Feature en
 
 }  // namespace
 
-std::string_view FeatureName(Feature feature) { return kNames[static_cast<std::size_t>(feature)]; }
+absl::string_view FeatureName(Feature feature) { return kNames[static_cast<std::size_t>(feature)]; }
 
-std::optional<Feature> FeatureByName(std::string_view name) {
+std::optional<Feature> FeatureByName(absl::string_view name) {
   static const auto* const by_name = [] {
-    auto* map = new absl::flat_hash_map<std::string_view, Feature>();
+    auto* map = new absl::flat_hash_map<absl::string_view, Feature>();
     for (std::size_t i = 0; i < kFeatureCount; ++i) map->emplace(kNames[i], static_cast<Feature>(i));
     return map;
   }();

@@ -3,7 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <optional>
-#include <string_view>
+#include "absl/strings/string_view.h"
 
 namespace steward::scoring {
 
@@ -54,10 +54,10 @@ enum class Feature : int {
 inline constexpr std::size_t kFeatureCount = static_cast<std::size_t>(Feature::kCount);
 
 // The feature's name in configuration and in the API, e.g. "logins_30d".
-std::string_view FeatureName(Feature feature);
+absl::string_view FeatureName(Feature feature);
 
 // The feature with that name, or nullopt.
-std::optional<Feature> FeatureByName(std::string_view name);
+std::optional<Feature> FeatureByName(absl::string_view name);
 
 // The features of one account at one moment; a feature without a value is unknown (no data yet, or a
 // ratio whose denominator is zero) and is left out of every score.

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <chrono>
+#include <utility>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/thread_pool.h"
+
+namespace steward {
+
+// Converts a domain status to a gRPC status once, at the edge. A FieldError gains a
+// google.rpc.BadRequest detail naming the field (grpc-status-details-bin), so generated clients
+// can tell which field was wrong without parsing the message.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Serves one unary callback RPC: `work` (a callable returning absl::StatusOr<Response>) runs on
+// `pool`, never on gRPC's threads, and the reactor finishes from there. A call whose deadline has
+// already passed, or that the client cancelled, while it waited for a worker is not run.
+template <typename Response, typename Work>
+grpc::ServerUnaryReactor* HandleOnPool(grpc::CallbackServerContext* context, ThreadPool& pool,
+                                       Response* response, Work work) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  pool.Schedule([context, reactor, response, work = std::move(work)]() mutable {
+    if (context->IsCancelled()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
+      return;
+    }
+    if (context->deadline() <= std::chrono::system_clock::now()) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before work started"));
+      return;
+    }
+    absl::StatusOr<Response> result = work();
+    if (result.ok()) *response = *std::move(result);
+    reactor->Finish(ToGrpcStatus(result.status()));
+  });
+  return reactor;
+}
+
+}  // namespace steward

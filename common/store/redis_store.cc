@@ -1,0 +1,556 @@
+#include "common/store/redis_store.h"
+
+#include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <charconv>
+#include <deque>
+#include <utility>
+
+#include "absl/memory/memory.h"
+#include "absl/strings/match.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+#include "common/logging.h"
+
+namespace steward {
+namespace {
+
+constexpr size_t kVersionDigits = 16;
+
+// Put's atomic step. KEYS = [key, also_delete...]; ARGV = [expected version as 16 hex digits, or
+// "-" for an unconditional write; value]. Versions are compared as their fixed-width hex text, so
+// the comparison is exact whatever Lua's number precision; only the increment goes through a number
+// (exact up to 2^53 writes of one key).
+constexpr absl::string_view kPutScript = R"lua(
+local cur = redis.call('GET', KEYS[1])
+local ver = '0000000000000000'
+if cur then
+  if #cur < 16 then return redis.error_reply('steward: not a record: ' .. KEYS[1]) end
+  ver = string.sub(cur, 1, 16)
+end
+if ARGV[1] ~= '-' and ARGV[1] ~= ver then return 0 end
+local n = tonumber(ver, 16)
+if n == nil then return redis.error_reply('steward: not a record: ' .. KEYS[1]) end
+redis.call('SET', KEYS[1], string.format('%016x', n + 1) .. ARGV[2])
+for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+return 1
+)lua";
+
+std::string VersionHex(uint64_t version) { return absl::StrFormat("%016x", version); }
+
+// Strict: exactly 16 lowercase hex digits (what the script writes).
+std::optional<uint64_t> ParseVersion(absl::string_view hex) {
+  if (hex.size() != kVersionDigits) return std::nullopt;
+  uint64_t version = 0;
+  for (char c : hex) {
+    int digit;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if (c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    version = version << 4 | static_cast<uint64_t>(digit);
+  }
+  return version;
+}
+
+absl::string_view ReplyText(const redisReply& reply) {
+  return absl::string_view(reply.str, reply.len);
+}
+
+// hiredis writes with write(2), which raises SIGPIPE when Redis has closed the connection; by
+// default that kills the process. Rather than ignoring SIGPIPE process-wide behind the embedding
+// program's back, block it on this thread while hiredis runs and swallow one raised meanwhile
+// (write then fails with EPIPE, which hiredis reports as a connection error).
+class ScopedSigpipeBlock {
+ public:
+  ScopedSigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~ScopedSigpipeBlock() {
+    if (!was_pending_) {
+      sigset_t pending;
+      sigemptyset(&pending);
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) == 1) {
+        const timespec zero{};
+        while (sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {
+        }
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ScopedSigpipeBlock(const ScopedSigpipeBlock&) = delete;
+  ScopedSigpipeBlock& operator=(const ScopedSigpipeBlock&) = delete;
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+  bool was_pending_ = false;
+};
+
+// hiredis reports an expired SO_RCVTIMEO/SO_SNDTIMEO only as EAGAIN's strerror text.
+bool TimedOut(const redisContext& context) {
+  return context.err == REDIS_ERR_IO && absl::StrContains(context.errstr, "temporarily unavailable");
+}
+
+absl::Status InvalidUrl(absl::string_view url, absl::string_view problem) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid Redis URL \"", url, "\": ", problem, " (expected redis://host[:port][/db])"));
+}
+
+}  // namespace
+
+// One command's arguments, as hiredis wants them (binary-safe: pointer + length). Borrowed
+// arguments (keys, values) are not copied, so they must outlive the round trip.
+class RedisStore::Command {
+ public:
+  Command() = default;
+  Command(std::initializer_list<absl::string_view> args) {
+    for (absl::string_view arg : args) Add(arg);
+  }
+  // Moving keeps owned arguments in place (the deque's blocks change hands); a copy would point
+  // into the original's.
+  Command(Command&&) = default;
+  Command& operator=(Command&&) = default;
+  Command(const Command&) = delete;
+  Command& operator=(const Command&) = delete;
+  Command& Add(absl::string_view borrowed) {
+    argv_.push_back(borrowed.data());
+    lengths_.push_back(borrowed.size());
+    return *this;
+  }
+  Command& AddOwned(std::string arg) {
+    // A deque never moves its elements, so the pointer stays valid.
+    return Add(owned_.emplace_back(std::move(arg)));
+  }
+  int argc() const { return static_cast<int>(argv_.size()); }
+  const char** argv() const { return const_cast<const char**>(argv_.data()); }
+  const size_t* lengths() const { return lengths_.data(); }
+
+ private:
+  std::deque<std::string> owned_;
+  std::vector<const char*> argv_;
+  std::vector<size_t> lengths_;
+};
+
+absl::StatusOr<RedisOptions> ParseRedisUrl(std::string_view url_text) {
+  const absl::string_view url(url_text.data(), url_text.size());
+  constexpr absl::string_view kScheme = "redis://";
+  if (!absl::StartsWith(url, kScheme)) return InvalidUrl(url, "scheme must be redis://");
+  absl::string_view rest = url.substr(kScheme.size());
+  if (rest.find_first_of("@?#") != absl::string_view::npos) {
+    return InvalidUrl(url, "credentials, query and fragment are not supported");
+  }
+  RedisOptions options;
+  absl::string_view host;
+  if (absl::StartsWith(rest, "[")) {
+    const size_t close = rest.find(']');
+    if (close == absl::string_view::npos) return InvalidUrl(url, "unterminated '[' in host");
+    host = rest.substr(1, close - 1);
+    rest.remove_prefix(close + 1);
+    if (!rest.empty() && rest[0] != ':' && rest[0] != '/') {
+      return InvalidUrl(url, "unexpected text after ']'");
+    }
+  } else {
+    const size_t end = rest.find_first_of(":/");
+    host = rest.substr(0, end);
+    rest.remove_prefix(end == absl::string_view::npos ? rest.size() : end);
+  }
+  if (host.empty()) return InvalidUrl(url, "missing host");
+  options.host = std::string(host);
+
+  if (absl::StartsWith(rest, ":")) {
+    rest.remove_prefix(1);
+    const size_t end = rest.find('/');
+    const absl::string_view port = rest.substr(0, end);
+    rest.remove_prefix(end == absl::string_view::npos ? rest.size() : end);
+    int value = 0;
+    const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value < 1 ||
+        value > 65535) {
+      return InvalidUrl(url, absl::StrCat("port \"", port, "\" is not a number in 1..65535"));
+    }
+    options.port = value;
+  }
+
+  if (absl::StartsWith(rest, "/")) {
+    rest.remove_prefix(1);
+    if (!rest.empty()) {  // "redis://host/" means database 0, as in redis-cli
+      int value = 0;
+      const auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), value);
+      if (ec != std::errc() || ptr != rest.data() + rest.size() || value < 0) {
+        return InvalidUrl(url, absl::StrCat("database \"", rest, "\" is not a non-negative number"));
+      }
+      options.db = value;
+    }
+  } else if (!rest.empty()) {
+    return InvalidUrl(url, absl::StrCat("unexpected \"", rest, "\""));
+  }
+  return options;
+}
+
+void RedisStore::ContextDeleter::operator()(redisContext* context) const { redisFree(context); }
+void RedisStore::ReplyDeleter::operator()(redisReply* reply) const { freeReplyObject(reply); }
+
+RedisStore::RedisStore(RedisOptions options)
+    : options_(std::move(options)), endpoint_(absl::StrCat(options_.host, ":", options_.port)) {}
+
+RedisStore::~RedisStore() = default;
+
+absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Connect(RedisOptions options) {
+  if (options.host.empty()) return absl::InvalidArgumentError("Redis host is empty");
+  if (options.port < 1 || options.port > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat("Redis port ", options.port, " is not in 1..65535"));
+  }
+  if (options.db < 0) return absl::InvalidArgumentError(absl::StrCat("Redis db ", options.db, " is negative"));
+  if (options.pool_size < 1) {
+    return absl::InvalidArgumentError(absl::StrCat("Redis pool size ", options.pool_size, " is below 1"));
+  }
+  if (options.connect_timeout <= absl::ZeroDuration() || options.command_timeout <= absl::ZeroDuration() ||
+      options.pool_wait_timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "Redis connect and command timeouts must be positive, and the pool wait timeout not negative");
+  }
+  auto store = absl::WrapUnique(new RedisStore(std::move(options)));
+
+  absl::StatusOr<ReplyPtr> pong = store->Call(Command{"PING"}, /*may_repeat=*/false);
+  if (!pong.ok()) return pong.status();
+
+  absl::StatusOr<ReplyPtr> sha = store->Call(Command{"SCRIPT", "LOAD", kPutScript}, /*may_repeat=*/false);
+  if (!sha.ok()) return sha.status();
+  if ((*sha)->type != REDIS_REPLY_STRING) {
+    return absl::InternalError(absl::StrCat("redis ", store->endpoint_, ": SCRIPT LOAD returned no SHA1"));
+  }
+  store->put_script_sha_ = std::string(ReplyText(**sha));
+  return store;
+}
+
+absl::StatusOr<std::vector<std::optional<Record>>> RedisStore::Get(absl::Span<const std::string> keys) {
+  std::vector<std::optional<Record>> out;
+  if (keys.empty()) return out;
+  Command mget;
+  mget.Add("MGET");
+  for (const std::string& key : keys) mget.Add(key);
+  absl::StatusOr<ReplyPtr> reply = Call(mget, /*may_repeat=*/true);
+  if (!reply.ok()) return reply.status();
+  const redisReply& array = **reply;
+  if (array.type != REDIS_REPLY_ARRAY || array.elements != keys.size()) {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": MGET of ", keys.size(),
+                                            " keys returned an unexpected reply"));
+  }
+  out.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const redisReply& element = *array.element[i];
+    if (element.type == REDIS_REPLY_NIL) {
+      out.emplace_back(std::nullopt);
+      continue;
+    }
+    std::optional<uint64_t> version;
+    if (element.type == REDIS_REPLY_STRING && element.len >= kVersionDigits) {
+      version = ParseVersion(absl::string_view(element.str, kVersionDigits));
+    }
+    if (!version.has_value()) {
+      return absl::InternalError(absl::StrCat("redis ", endpoint_, ": key \"", absl::CHexEscape(keys[i]),
+                                              "\" does not hold a Steward record"));
+    }
+    out.emplace_back(Record{std::string(element.str + kVersionDigits, element.len - kVersionDigits),
+                            *version});
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes) {
+  std::vector<bool> applied(writes.size(), false);
+  if (writes.empty()) return applied;
+
+  // Builds the script call of one write, by SHA1 (EVALSHA) or by text (EVAL, which also caches it).
+  auto script_call = [&](const Write& write, absl::string_view verb, absl::string_view script) {
+    Command command;
+    command.Add(verb).Add(script).AddOwned(absl::StrCat(1 + write.also_delete.size())).Add(write.key);
+    for (const std::string& key : write.also_delete) command.Add(key);
+    if (write.expected_version.has_value()) {
+      command.AddOwned(VersionHex(*write.expected_version));
+    } else {
+      command.Add("-");
+    }
+    command.Add(write.value);
+    return command;
+  };
+
+  std::vector<Command> commands;
+  commands.reserve(writes.size());
+  for (const Write& write : writes) commands.push_back(script_call(write, "EVALSHA", put_script_sha_));
+  // Writes are not safe to repeat blindly: the first attempt may have been applied.
+  absl::StatusOr<std::vector<ReplyPtr>> replies = RoundTrip(commands, /*may_repeat=*/false);
+  if (!replies.ok()) return replies.status();
+
+  // Redis lost its script cache (restart, failover, SCRIPT FLUSH): those writes did nothing, so
+  // send them again with the script text. Each write is atomic on its own, so order among the
+  // retried ones and the others does not matter beyond what the contract promises.
+  std::vector<size_t> missing_script;
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const redisReply& reply = *(*replies)[i];
+    if (reply.type == REDIS_REPLY_ERROR && absl::StartsWith(ReplyText(reply), "NOSCRIPT")) {
+      missing_script.push_back(i);
+    }
+  }
+  if (!missing_script.empty()) {
+    std::vector<Command> retry;
+    retry.reserve(missing_script.size());
+    for (size_t i : missing_script) retry.push_back(script_call(writes[i], "EVAL", kPutScript));
+    absl::StatusOr<std::vector<ReplyPtr>> retried = RoundTrip(retry, /*may_repeat=*/false);
+    if (!retried.ok()) return retried.status();
+    for (size_t j = 0; j < missing_script.size(); ++j) {
+      (*replies)[missing_script[j]] = std::move((*retried)[j]);
+    }
+  }
+
+  for (size_t i = 0; i < writes.size(); ++i) {
+    const redisReply& reply = *(*replies)[i];
+    if (reply.type == REDIS_REPLY_ERROR) return ReplyErrorStatus("Put script", reply);
+    if (reply.type != REDIS_REPLY_INTEGER || (reply.integer != 0 && reply.integer != 1)) {
+      return absl::InternalError(absl::StrCat("redis ", endpoint_, ": Put script returned an unexpected reply"));
+    }
+    applied[i] = reply.integer == 1;
+  }
+  return applied;
+}
+
+absl::Status RedisStore::Delete(absl::Span<const std::string> keys) {
+  if (keys.empty()) return absl::OkStatus();
+  Command del;
+  del.Add("DEL");
+  for (const std::string& key : keys) del.Add(key);
+  return Call(del, /*may_repeat=*/true).status();
+}
+
+absl::Status RedisStore::IndexAdd(const std::string& index, absl::Span<const std::string> members) {
+  if (members.empty()) return absl::OkStatus();
+  Command zadd;
+  zadd.Add("ZADD").Add(index);
+  for (const std::string& member : members) zadd.Add("0").Add(member);
+  return Call(zadd, /*may_repeat=*/true).status();
+}
+
+absl::StatusOr<std::vector<std::string>> RedisStore::IndexScan(const std::string& index,
+                                                               const std::string& start_after,
+                                                               int limit) {
+  std::vector<std::string> out;
+  // LIMIT with a negative count means "all" to Redis; the contract means "none".
+  if (limit <= 0) return out;
+  Command range;
+  range.Add("ZRANGEBYLEX").Add(index);
+  if (start_after.empty()) {
+    range.Add("-");
+  } else {
+    range.AddOwned(absl::StrCat("(", start_after));
+  }
+  range.Add("+").Add("LIMIT").Add("0").AddOwned(absl::StrCat(limit));
+  absl::StatusOr<ReplyPtr> reply = Call(range, /*may_repeat=*/true);
+  if (!reply.ok()) return reply.status();
+  const redisReply& array = **reply;
+  if (array.type != REDIS_REPLY_ARRAY) {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": ZRANGEBYLEX returned an unexpected reply"));
+  }
+  out.reserve(array.elements);
+  for (size_t i = 0; i < array.elements; ++i) {
+    const redisReply& element = *array.element[i];
+    if (element.type != REDIS_REPLY_STRING) {
+      return absl::InternalError(absl::StrCat("redis ", endpoint_, ": ZRANGEBYLEX returned a non-string member"));
+    }
+    out.emplace_back(ReplyText(element));
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> RedisStore::MemoryUsage(const std::string& key) {
+  absl::StatusOr<ReplyPtr> reply = Call(Command{"MEMORY", "USAGE", key, "SAMPLES", "0"}, /*may_repeat=*/true);
+  if (!reply.ok()) return reply.status();
+  if ((*reply)->type == REDIS_REPLY_NIL) {
+    return absl::NotFoundError(absl::StrCat("redis ", endpoint_, ": no key \"", absl::CHexEscape(key), "\""));
+  }
+  if ((*reply)->type != REDIS_REPLY_INTEGER) {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": MEMORY USAGE returned an unexpected reply"));
+  }
+  return static_cast<int64_t>((*reply)->integer);
+}
+
+absl::Status RedisStore::FlushDb() { return Call(Command{"FLUSHDB"}, /*may_repeat=*/true).status(); }
+
+absl::StatusOr<RedisStore::ReplyPtr> RedisStore::Call(const Command& command, bool may_repeat) {
+  absl::StatusOr<std::vector<ReplyPtr>> replies = RoundTrip(absl::MakeConstSpan(&command, 1), may_repeat);
+  if (!replies.ok()) return replies.status();
+  ReplyPtr reply = std::move(replies->front());
+  if (reply->type == REDIS_REPLY_ERROR) {
+    return ReplyErrorStatus(absl::string_view(command.argv()[0], command.lengths()[0]), *reply);
+  }
+  return reply;
+}
+
+absl::StatusOr<std::vector<RedisStore::ReplyPtr>> RedisStore::RoundTrip(absl::Span<const Command> commands,
+                                                                        bool may_repeat) {
+  for (int attempt = 0;; ++attempt) {
+    absl::StatusOr<Lease> lease = Acquire();
+    if (!lease.ok()) return lease.status();
+    absl::StatusOr<std::vector<ReplyPtr>> replies = RoundTripOnce(lease->context.get(), commands);
+    // A pooled connection that Redis closed meanwhile (restart, idle timeout, failover) fails on
+    // first use although Redis may be fine; one more try on a fresh connection tells the two apart.
+    // Not after a timeout: Redis may still run the command, and the caller has waited long enough.
+    const bool stale = lease->reused && !replies.ok() && !TimedOut(*lease->context);
+    Release(*std::move(lease), replies.ok());
+    if (replies.ok()) {
+      NoteSuccess();
+      return replies;
+    }
+    NoteFailure(replies.status());
+    // The failure above emptied the idle list, so the retry's Acquire opens a new connection.
+    if (!may_repeat || !stale || attempt > 0) return replies.status();
+  }
+}
+
+absl::StatusOr<std::vector<RedisStore::ReplyPtr>> RedisStore::RoundTripOnce(redisContext* context,
+                                                                            absl::Span<const Command> commands) {
+  ScopedSigpipeBlock no_sigpipe;
+  for (const Command& command : commands) {
+    if (redisAppendCommandArgv(context, command.argc(), command.argv(), command.lengths()) != REDIS_OK) {
+      return absl::ResourceExhaustedError(absl::StrCat("redis ", endpoint_, ": cannot buffer command: ",
+                                                       context->errstr));
+    }
+  }
+  std::vector<ReplyPtr> replies;
+  replies.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* reply = nullptr;
+    if (redisGetReply(context, &reply) != REDIS_OK || reply == nullptr) {
+      const absl::string_view error = context->errstr;
+      if (context->err == REDIS_ERR_PROTOCOL) {
+        return absl::InternalError(absl::StrCat("redis ", endpoint_, ": protocol error: ", error));
+      }
+      if (TimedOut(*context)) {
+        return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": no reply within ",
+                                                   absl::FormatDuration(options_.command_timeout)));
+      }
+      return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": connection failed: ",
+                                                 error.empty() ? "unknown error" : error));
+    }
+    replies.emplace_back(static_cast<redisReply*>(reply));
+  }
+  return replies;
+}
+
+bool RedisStore::CanLease() const { return !idle_.empty() || open_ < options_.pool_size; }
+
+absl::StatusOr<RedisStore::Lease> RedisStore::Acquire() {
+  uint64_t generation;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!mu_.AwaitWithTimeout(absl::Condition(this, &RedisStore::CanLease), options_.pool_wait_timeout)) {
+      return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": all ", options_.pool_size,
+                                                 " connections busy for ",
+                                                 absl::FormatDuration(options_.pool_wait_timeout)));
+    }
+    if (!idle_.empty()) {
+      Lease lease{std::move(idle_.back()), generation_, /*reused=*/true};
+      idle_.pop_back();
+      return lease;
+    }
+    ++open_;  // reserve the slot; connect outside the lock, it can take connect_timeout
+    generation = generation_;
+  }
+  absl::StatusOr<ContextPtr> context = OpenConnection();
+  if (!context.ok()) {
+    {
+      absl::MutexLock lock(&mu_);
+      --open_;
+    }
+    NoteFailure(context.status());
+    return context.status();
+  }
+  return Lease{*std::move(context), generation, /*reused=*/false};
+}
+
+absl::StatusOr<RedisStore::ContextPtr> RedisStore::OpenConnection() {
+  ContextPtr context(redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                             absl::ToTimeval(options_.connect_timeout)));
+  if (context == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat("redis ", endpoint_, ": cannot allocate a connection"));
+  }
+  if (context->err != 0) {
+    return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": cannot connect: ", context->errstr));
+  }
+  if (redisSetTimeout(context.get(), absl::ToTimeval(options_.command_timeout)) != REDIS_OK) {
+    return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": cannot set timeout: ", context->errstr));
+  }
+  if (options_.db != 0) {
+    Command select{"SELECT"};
+    select.AddOwned(absl::StrCat(options_.db));
+    absl::StatusOr<std::vector<ReplyPtr>> reply = RoundTripOnce(context.get(), absl::MakeConstSpan(&select, 1));
+    if (!reply.ok()) return reply.status();
+    if (reply->front()->type == REDIS_REPLY_ERROR) {
+      // A wrong db is configuration, not an outage; but Connect surfaces it at start-up either way.
+      return absl::InvalidArgumentError(absl::StrCat("redis ", endpoint_, ": SELECT ", options_.db, ": ",
+                                                     ReplyText(*reply->front())));
+    }
+  }
+  return context;
+}
+
+void RedisStore::Release(Lease lease, bool healthy) {
+  std::vector<ContextPtr> to_close;
+  {
+    absl::MutexLock lock(&mu_);
+    if (healthy && lease.generation == generation_) {
+      idle_.push_back(std::move(lease.context));
+      return;
+    }
+    to_close.push_back(std::move(lease.context));
+    if (!healthy) {
+      ++generation_;
+      for (ContextPtr& context : idle_) to_close.push_back(std::move(context));
+      idle_.clear();
+    }
+    open_ -= static_cast<int>(to_close.size());
+  }
+  // to_close closes its sockets here, outside the lock.
+}
+
+void RedisStore::NoteFailure(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kUnavailable) return;
+  if (reachable_.exchange(false)) {
+    Log(LogLevel::kWarning, "redis_unavailable", {{"endpoint", endpoint_}, {"error", std::string(status.message())}});
+  }
+}
+
+void RedisStore::NoteSuccess() {
+  if (!reachable_.load(std::memory_order_relaxed) && !reachable_.exchange(true)) {
+    Log(LogLevel::kInfo, "redis_reconnected", {{"endpoint", endpoint_}});
+  }
+}
+
+absl::Status RedisStore::ReplyErrorStatus(absl::string_view what, const redisReply& reply) const {
+  const absl::string_view error = ReplyText(reply);
+  const std::string message = absl::StrCat("redis ", endpoint_, ": ", what, ": ", error);
+  // Transient server states: loading its dataset after a restart, a long script, a replica that
+  // lost its primary or a primary demoted by failover. Callers may retry these.
+  for (absl::string_view transient : {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"}) {
+    if (absl::StartsWith(error, transient)) return absl::UnavailableError(message);
+  }
+  if (absl::StartsWith(error, "OOM")) return absl::ResourceExhaustedError(message);
+  return absl::InternalError(message);
+}
+
+}  // namespace steward

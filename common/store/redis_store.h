@@ -1,0 +1,153 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "common/store/store.h"
+
+struct redisContext;
+struct redisReply;
+
+namespace steward {
+
+// Where RedisStore connects and how long it waits. However Redis misbehaves, every call returns
+// within about pool_wait_timeout + 2 * (connect_timeout + command_timeout): a call safe to repeat
+// that finds its pooled connection closed by Redis is retried once on a fresh connection.
+struct RedisOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+  // Connections kept open at most; callers beyond that wait for a free one.
+  int pool_size = 16;
+  absl::Duration connect_timeout = absl::Milliseconds(500);
+  // Bound on each socket read or write while a command runs (not on the whole pipeline).
+  absl::Duration command_timeout = absl::Milliseconds(500);
+  // How long a caller waits for a free connection before giving up with UNAVAILABLE.
+  absl::Duration pool_wait_timeout = absl::Seconds(1);
+};
+
+// Parses "redis://host[:port][/db]" (host may be a bracketed IPv6 literal). Anything else (another
+// scheme, credentials, query, bad port or db) is INVALID_ARGUMENT naming the URL and the problem.
+// Fields the URL does not set keep their RedisOptions defaults.
+absl::StatusOr<RedisOptions> ParseRedisUrl(std::string_view url);
+
+// The production Store: a standalone Redis (or a primary behind a fixed address) over a bounded
+// pool of synchronous hiredis connections.
+//
+// Layout: each record is one Redis string, 16 lowercase hex digits of the version followed by the
+// raw value bytes; each index is a sorted set with all scores 0, ordered by member bytes.
+//
+// Errors: UNAVAILABLE when Redis cannot be reached, closes the connection, does not answer within
+// the timeouts, is loading or busy, or no pooled connection frees up in time; INTERNAL for replies
+// that make no sense (e.g. a key holding something that is not a record). A connection that failed
+// is dropped, together with every idle one (they most likely broke too), and new ones are made on
+// demand, so calls work again as soon as Redis is back, without restarting the process.
+//
+// Thread-safe. Blocking: call it from worker threads, never from a gRPC reactor.
+class RedisStore final : public Store {
+ public:
+  // Opens one connection, checks it with PING and loads the Put script. Fails fast (UNAVAILABLE)
+  // when Redis is not there, so that a bad deploy never starts serving; INVALID_ARGUMENT for
+  // nonsensical options.
+  static absl::StatusOr<std::unique_ptr<RedisStore>> Connect(RedisOptions options);
+
+  ~RedisStore() override;
+  RedisStore(const RedisStore&) = delete;
+  RedisStore& operator=(const RedisStore&) = delete;
+
+  // One MGET round trip.
+  absl::StatusOr<std::vector<std::optional<Record>>> Get(absl::Span<const std::string> keys) override;
+  // One pipelined round trip of EVALSHA calls (a second one with EVAL for writes that met an empty
+  // script cache, e.g. after a Redis restart). On UNAVAILABLE some writes may have been applied.
+  absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) override;
+  // One DEL round trip.
+  absl::Status Delete(absl::Span<const std::string> keys) override;
+  // One ZADD round trip.
+  absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override;
+  // One ZRANGEBYLEX round trip.
+  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index,
+                                                     const std::string& start_after,
+                                                     int limit) override;
+
+  // Bytes Redis spends on `key` (MEMORY USAGE key SAMPLES 0); NOT_FOUND for a missing key. For tests
+  // and benchmarks of the record layout.
+  absl::StatusOr<int64_t> MemoryUsage(const std::string& key);
+
+  // Deletes every key of the configured database. For tests and benchmarks only.
+  absl::Status FlushDb();
+
+  // "host:port", for messages.
+  const std::string& endpoint() const { return endpoint_; }
+
+ private:
+  struct ContextDeleter {
+    void operator()(redisContext* context) const;
+  };
+  using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
+  struct ReplyDeleter {
+    void operator()(redisReply* reply) const;
+  };
+  using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+
+  // A connection taken out of the pool.
+  struct Lease {
+    ContextPtr context;
+    uint64_t generation = 0;
+    bool reused = false;  // came from the idle list, so it may have gone stale meanwhile
+  };
+
+  class Command;
+
+  explicit RedisStore(RedisOptions options);
+
+  // Sends `commands` as one pipeline and returns one reply per command, in order (error replies
+  // included; the caller interprets them). `may_repeat`: the commands are safe to send twice, so a
+  // reused connection found closed is retried once on a fresh one.
+  absl::StatusOr<std::vector<ReplyPtr>> RoundTrip(absl::Span<const Command> commands, bool may_repeat);
+  absl::StatusOr<std::vector<ReplyPtr>> RoundTripOnce(redisContext* context,
+                                                      absl::Span<const Command> commands);
+  // Single command, reply errors turned into a status.
+  absl::StatusOr<ReplyPtr> Call(const Command& command, bool may_repeat);
+
+  absl::StatusOr<Lease> Acquire();
+  absl::StatusOr<ContextPtr> OpenConnection();
+  // Returns a healthy connection to the pool, or closes a broken one and with it every idle one.
+  void Release(Lease lease, bool healthy);
+  bool CanLease() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Logs once per outage (and once per recovery), not per failed call.
+  void NoteFailure(const absl::Status& status);
+  void NoteSuccess();
+
+  absl::Status ReplyErrorStatus(absl::string_view what, const redisReply& reply) const;
+
+  const RedisOptions options_;
+  const std::string endpoint_;
+  // Set by Connect before the store is shared; never changes after. The SHA1 only depends on the
+  // script text, so it stays valid across Redis restarts (after which EVAL reloads the script).
+  std::string put_script_sha_;
+
+  absl::Mutex mu_;
+  std::vector<ContextPtr> idle_ ABSL_GUARDED_BY(mu_);
+  // Connections open (idle, leased or being opened); never more than options_.pool_size.
+  int open_ ABSL_GUARDED_BY(mu_) = 0;
+  // Bumped whenever a connection breaks; leased connections of an older generation are closed on
+  // return instead of being pooled, since they most likely broke in the same incident.
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+
+  std::atomic<bool> reachable_{true};
+};
+
+}  // namespace steward

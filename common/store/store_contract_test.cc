@@ -1,0 +1,328 @@
+// The Store contract, run against every implementation: MemoryStore and RedisStore (on a throwaway
+// redis-server, flushed before each test). A behaviour one backend has and the other lacks is a bug
+// in one of them, so every contract lives here and nowhere else.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/store/memory_store.h"
+#include "common/store/redis_store.h"
+#include "common/store/store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/support/redis_server.h"
+
+namespace steward {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::Optional;
+
+enum class Backend { kMemory, kRedis };
+
+MATCHER(IsMissing, "") { return !arg.has_value(); }
+
+MATCHER_P2(IsRecord, value, version, "") {
+  return arg.value == std::string(value) && arg.version == static_cast<uint64_t>(version);
+}
+
+// Writes, spelled out (designated initializers would trip -Wmissing-field-initializers).
+Write Set(std::string key, std::string value) {
+  Write write;
+  write.key = std::move(key);
+  write.value = std::move(value);
+  return write;
+}
+Write SetIf(std::string key, std::string value, uint64_t expected_version,
+            std::vector<std::string> also_delete = {}) {
+  Write write = Set(std::move(key), std::move(value));
+  write.expected_version = expected_version;
+  write.also_delete = std::move(also_delete);
+  return write;
+}
+
+class StoreContractTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  void SetUp() override {
+    if (GetParam() == Backend::kMemory) {
+      store_ = std::make_unique<MemoryStore>();
+      return;
+    }
+    // One server for the whole suite, started on first use; each test gets an empty database.
+    if (server_ == nullptr) {
+      server_ = new testing::RedisServer();
+      server_status_ = server_->Start();
+    }
+    ASSERT_TRUE(server_status_.ok()) << server_status_;
+    RedisOptions options;
+    options.port = server_->port();
+    absl::StatusOr<std::unique_ptr<RedisStore>> redis = RedisStore::Connect(options);
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    const absl::Status flushed = (*redis)->FlushDb();
+    ASSERT_TRUE(flushed.ok()) << flushed;
+    store_ = *std::move(redis);
+  }
+
+  // Helpers that fail the test on an error status, to keep the contracts readable.
+  std::optional<Record> GetOne(const std::string& key) {
+    absl::StatusOr<std::vector<std::optional<Record>>> got = store_->Get({key});
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (!got.ok() || got->size() != 1) return std::nullopt;
+    return got->front();
+  }
+  std::vector<bool> PutAll(const std::vector<Write>& writes) {
+    absl::StatusOr<std::vector<bool>> applied = store_->Put(writes);
+    EXPECT_TRUE(applied.ok()) << applied.status();
+    return applied.ok() ? *applied : std::vector<bool>();
+  }
+  bool PutOne(Write write) { return PutAll({std::move(write)}) == std::vector<bool>{true}; }
+  std::vector<std::string> Scan(const std::string& index, const std::string& start_after, int limit) {
+    absl::StatusOr<std::vector<std::string>> members = store_->IndexScan(index, start_after, limit);
+    EXPECT_TRUE(members.ok()) << members.status();
+    return members.ok() ? *members : std::vector<std::string>();
+  }
+
+  static testing::RedisServer* server_;
+  static absl::Status server_status_;
+  std::unique_ptr<Store> store_;
+};
+
+testing::RedisServer* StoreContractTest::server_ = nullptr;
+absl::Status StoreContractTest::server_status_;
+
+TEST_P(StoreContractTest, GetOfMissingKeysReturnsNullopt) {
+  absl::StatusOr<std::vector<std::optional<Record>>> got = store_->Get({"nope", "{acct}:nope"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_THAT(*got, ElementsAre(IsMissing(), IsMissing()));
+
+  absl::StatusOr<std::vector<std::optional<Record>>> none = store_->Get({});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(StoreContractTest, PutThenGetReturnsValueAndVersionGrowingByOne) {
+  EXPECT_TRUE(PutOne(Set("{acct}:profile", "v1")));
+  EXPECT_THAT(GetOne("{acct}:profile"), Optional(IsRecord("v1", 1)));
+
+  EXPECT_TRUE(PutOne(Set("{acct}:profile", "v2")));
+  EXPECT_THAT(GetOne("{acct}:profile"), Optional(IsRecord("v2", 2)));
+}
+
+TEST_P(StoreContractTest, GetReturnsOneEntryPerKeyInOrder) {
+  ASSERT_TRUE(PutOne(Set("a", "A")));
+  ASSERT_TRUE(PutOne(Set("c", "C")));
+  ASSERT_TRUE(PutOne(Set("c", "C2")));
+  absl::StatusOr<std::vector<std::optional<Record>>> got = store_->Get({"c", "b", "a", "c"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_THAT(*got, ElementsAre(Optional(IsRecord("C2", 2)), IsMissing(), Optional(IsRecord("A", 1)),
+                                Optional(IsRecord("C2", 2))));
+}
+
+TEST_P(StoreContractTest, ConditionalWriteAppliesOnlyAtTheExpectedVersion) {
+  ASSERT_TRUE(PutOne(Set("k", "v1")));
+
+  EXPECT_TRUE(PutOne(SetIf("k", "v2", 1)));
+  EXPECT_THAT(GetOne("k"), Optional(IsRecord("v2", 2)));
+
+  // Someone else wrote in between: the stale writer loses and changes nothing.
+  EXPECT_THAT(PutAll({SetIf("k", "stale", 1)}), ElementsAre(false));
+  EXPECT_THAT(PutAll({SetIf("k", "future", 7)}), ElementsAre(false));
+  EXPECT_THAT(GetOne("k"), Optional(IsRecord("v2", 2)));
+}
+
+TEST_P(StoreContractTest, ExpectedVersionZeroIsCreateOnly) {
+  EXPECT_TRUE(PutOne(SetIf("k", "first", 0)));
+  EXPECT_THAT(GetOne("k"), Optional(IsRecord("first", 1)));
+
+  EXPECT_THAT(PutAll({SetIf("k", "second", 0)}), ElementsAre(false));
+  EXPECT_THAT(GetOne("k"), Optional(IsRecord("first", 1)));
+
+  // A write at version 1 to a missing key does not create it either.
+  EXPECT_THAT(PutAll({SetIf("absent", "x", 1)}), ElementsAre(false));
+  EXPECT_EQ(GetOne("absent"), std::nullopt);
+}
+
+TEST_P(StoreContractTest, AlsoDeleteRemovesKeysOnlyWhenTheWriteApplies) {
+  ASSERT_TRUE(PutOne(Set("{acct}:state", "s1")));
+  ASSERT_TRUE(PutOne(Set("{acct}:pending:1", "p1")));
+  ASSERT_TRUE(PutOne(Set("{acct}:pending:2", "p2")));
+  ASSERT_TRUE(PutOne(Set("{acct}:keep", "keep")));
+
+  EXPECT_THAT(PutAll({SetIf("{acct}:state", "s2", 5, {"{acct}:pending:1", "{acct}:pending:2"})}),
+              ElementsAre(false));
+  EXPECT_THAT(GetOne("{acct}:pending:1"), Optional(IsRecord("p1", 1)));
+  EXPECT_THAT(GetOne("{acct}:pending:2"), Optional(IsRecord("p2", 1)));
+
+  EXPECT_THAT(PutAll({SetIf("{acct}:state", "s2", 1,
+                            {"{acct}:pending:1", "{acct}:pending:2", "{acct}:never-existed"})}),
+              ElementsAre(true));
+  EXPECT_THAT(GetOne("{acct}:state"), Optional(IsRecord("s2", 2)));
+  EXPECT_EQ(GetOne("{acct}:pending:1"), std::nullopt);
+  EXPECT_EQ(GetOne("{acct}:pending:2"), std::nullopt);
+  EXPECT_THAT(GetOne("{acct}:keep"), Optional(IsRecord("keep", 1)));
+}
+
+TEST_P(StoreContractTest, BinaryAndLargeValuesRoundTrip) {
+  const std::string binary("\0\x01\xff\r\n{}\0tail\0", 13);
+  ASSERT_EQ(binary.size(), 13u);
+  std::string large(1 << 20, '\0');
+  std::mt19937 random(20261123);  // fixed seed: the same bytes every run
+  for (char& c : large) c = static_cast<char>(random() & 0xff);
+  const std::string binary_key("{acct}:\0\xfe key", 12);
+
+  EXPECT_THAT(PutAll({Set("bin", binary),
+                      Set("large", large),
+                      Set("empty", ""),
+                      Set(binary_key, "k")}),
+              ElementsAre(true, true, true, true));
+  absl::StatusOr<std::vector<std::optional<Record>>> got = store_->Get({"bin", "large", "empty", binary_key});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 4u);
+  EXPECT_THAT((*got)[0], Optional(IsRecord(binary, 1)));
+  ASSERT_TRUE((*got)[1].has_value());
+  EXPECT_EQ((*got)[1]->value.size(), large.size());
+  EXPECT_TRUE((*got)[1]->value == large) << "1 MiB value came back different";
+  EXPECT_THAT((*got)[2], Optional(IsRecord("", 1)));
+  EXPECT_THAT((*got)[3], Optional(IsRecord("k", 1)));
+}
+
+TEST_P(StoreContractTest, PutOfManyWritesReportsEachOutcome) {
+  std::vector<Write> setup;
+  for (int i = 0; i < 6; ++i) setup.push_back(Set(absl::StrCat("k", i), "old"));
+  ASSERT_THAT(PutAll(setup), ElementsAre(true, true, true, true, true, true));
+
+  EXPECT_THAT(PutAll({
+                  SetIf("k0", "new", 1),  // right version
+                  SetIf("k1", "new", 2),  // wrong version
+                  Set("k2", "new"),                          // unconditional
+                  SetIf("k3", "new", 0),  // exists already
+                  SetIf("k9", "new", 0),  // create
+                  SetIf("k4", "new", 1, {"k5"}),
+                  SetIf("k4", "newer", 2),  // sees the write before it
+              }),
+              ElementsAre(true, false, true, false, true, true, true));
+  absl::StatusOr<std::vector<std::optional<Record>>> got =
+      store_->Get({"k0", "k1", "k2", "k3", "k9", "k4", "k5"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_THAT(*got, ElementsAre(Optional(IsRecord("new", 2)), Optional(IsRecord("old", 1)),
+                                Optional(IsRecord("new", 2)), Optional(IsRecord("old", 1)),
+                                Optional(IsRecord("new", 1)), Optional(IsRecord("newer", 3)), IsMissing()));
+
+  absl::StatusOr<std::vector<bool>> none = store_->Put({});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_P(StoreContractTest, DeleteRemovesKeysAndIgnoresMissingOnes) {
+  ASSERT_TRUE(PutOne(Set("a", "A")));
+  ASSERT_TRUE(PutOne(Set("b", "B")));
+
+  const absl::Status deleted = store_->Delete({"a", "missing"});
+  ASSERT_TRUE(deleted.ok()) << deleted;
+  EXPECT_EQ(GetOne("a"), std::nullopt);
+  EXPECT_THAT(GetOne("b"), Optional(IsRecord("B", 1)));
+  const absl::Status nothing = store_->Delete({});
+  EXPECT_TRUE(nothing.ok()) << nothing;
+
+  // A deleted key starts over: created again at version 1.
+  EXPECT_TRUE(PutOne(SetIf("a", "A2", 0)));
+  EXPECT_THAT(GetOne("a"), Optional(IsRecord("A2", 1)));
+}
+
+TEST_P(StoreContractTest, IndexAddIsIdempotentAndScanPagesInByteOrder) {
+  const std::string nul_member("a\0b", 3);
+  absl::Status added = store_->IndexAdd("{acct}:idx", {"b", "a", "c", "B", "\xff", nul_member});
+  ASSERT_TRUE(added.ok()) << added;
+  added = store_->IndexAdd("{acct}:idx", {"a", "d", "a"});
+  ASSERT_TRUE(added.ok()) << added;
+  added = store_->IndexAdd("{acct}:idx", {});
+  ASSERT_TRUE(added.ok()) << added;
+
+  // Unsigned byte order: 'B' < 'a' < "a\0b" < 'b' < ... < '\xff'.
+  const std::vector<std::string> expected = {"B", "a", nul_member, "b", "c", "d", "\xff"};
+  EXPECT_EQ(Scan("{acct}:idx", "", 100), expected);
+
+  std::vector<std::string> paged;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    std::vector<std::string> members = Scan("{acct}:idx", cursor, 3);
+    ASSERT_LE(members.size(), 3u);
+    if (members.empty()) break;
+    paged.insert(paged.end(), members.begin(), members.end());
+    cursor = members.back();
+  }
+  EXPECT_EQ(paged, expected);
+
+  EXPECT_THAT(Scan("{acct}:idx", "a", 2), ElementsAre(nul_member, "b"));
+  EXPECT_THAT(Scan("{acct}:idx", "bb", 2), ElementsAre("c", "d"));  // start_after need not be a member
+  EXPECT_THAT(Scan("{acct}:idx", "\xff", 5), ElementsAre());
+  EXPECT_THAT(Scan("{acct}:idx", "", 0), ElementsAre());
+  EXPECT_THAT(Scan("{acct}:missing", "", 10), ElementsAre());
+}
+
+TEST_P(StoreContractTest, ConcurrentConditionalIncrementsLoseNothing) {
+  constexpr int kThreads = 8;
+  constexpr int kIncrements = 200;
+  constexpr int kMaxAttempts = 100'000;  // a broken store must fail the test, not hang it
+  const std::string key = "{acct}:counter";
+
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      int attempts = 0;
+      for (int i = 0; i < kIncrements; ++i) {
+        while (true) {
+          if (++attempts > kMaxAttempts) {
+            ADD_FAILURE() << "too many conflicting attempts";
+            return;
+          }
+          absl::StatusOr<std::vector<std::optional<Record>>> got = store_->Get({key});
+          if (!got.ok()) {
+            ADD_FAILURE() << got.status();
+            return;
+          }
+          int64_t count = 0;
+          uint64_t version = 0;
+          if (const std::optional<Record>& record = got->front(); record.has_value()) {
+            if (!absl::SimpleAtoi(record->value, &count)) {
+              ADD_FAILURE() << "not a number: " << record->value;
+              return;
+            }
+            version = record->version;
+          }
+          absl::StatusOr<std::vector<bool>> applied =
+              store_->Put({SetIf(key, absl::StrCat(count + 1), version)});
+          if (!applied.ok()) {
+            ADD_FAILURE() << applied.status();
+            return;
+          }
+          if (applied->front()) break;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+
+  EXPECT_THAT(GetOne(key), Optional(IsRecord(absl::StrCat(kThreads * kIncrements), kThreads * kIncrements)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreContractTest, ::testing::Values(Backend::kMemory, Backend::kRedis),
+                         [](const ::testing::TestParamInfo<Backend>& param_info) {
+                           return param_info.param == Backend::kMemory ? "Memory" : "Redis";
+                         });
+
+}  // namespace
+}  // namespace steward

@@ -1,0 +1,154 @@
+// The composition root of steward: flags are read here once, turned into typed configuration, and
+// every component is built and wired here (STYLE: "only components should know about components").
+
+#include "absl/strings/string_view.h"
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "common/store/memory_store.h"
+#include "common/store/redis_store.h"
+#include "server/demo_data.h"
+#include "server/steward_server.h"
+#include "services/scoring/model/model_config.h"
+
+ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "Address to serve gRPC on, HOST:PORT.");
+ABSL_FLAG(std::string, services, "all",
+          "Services to host: 'all' or a comma-separated list of 'scoring' or full service names.");
+ABSL_FLAG(std::string, store, "memory", "'memory' (embedded, lost on exit) or redis://HOST:PORT/DB.");
+ABSL_FLAG(std::string, config_dir, STEWARD_DEFAULT_CONFIG_DIR,
+          "Directory with models/*.textproto and churn.textproto.");
+ABSL_FLAG(int, workers, 16, "Worker threads for blocking work (store round trips).");
+ABSL_FLAG(int, max_message_bytes, 4 * 1024 * 1024, "Largest gRPC message accepted or sent.");
+ABSL_FLAG(int, max_batch_events, 1000, "Most events one RecordEvents call may carry.");
+ABSL_FLAG(int, redis_pool_size, 16, "Connections to Redis.");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Milliseconds(500), "Timeout of one Redis round trip.");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM, how long in-flight calls get to finish after health turns NOT_SERVING.");
+ABSL_FLAG(absl::Duration, refresh_interval, absl::Hours(1),
+          "How often the background sweep recomputes scores not yet computed today (0 disables it).");
+ABSL_FLAG(bool, demo_data, false, "Load a few demo accounts with 60 days of events at start-up.");
+
+namespace steward {
+namespace {
+
+absl::StatusOr<std::vector<std::string>> ParseServices(const std::string& flag) {
+  std::vector<std::string> services;
+  for (absl::string_view part : absl::StrSplit(flag, ',', absl::SkipEmpty())) {
+    if (part == "all" || part == "scoring" || part == kScoringServiceName) {
+      services.push_back(std::string(kScoringServiceName));
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("--services: unknown service \"", part, "\""));
+    }
+  }
+  if (services.empty()) return absl::InvalidArgumentError("--services: name at least one service");
+  return services;
+}
+
+absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url) {
+  if (url == "memory") return std::make_unique<MemoryStore>();
+  auto options = ParseRedisUrl(url);
+  if (!options.ok()) return options.status();
+  options->pool_size = absl::GetFlag(FLAGS_redis_pool_size);
+  options->command_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  auto redis = RedisStore::Connect(*options);
+  if (!redis.ok()) return redis.status();
+  return std::unique_ptr<Store>(std::move(*redis));
+}
+
+// Walks all accounts every `interval`, recomputing scores whose cache is from an earlier day, so that
+// the daily history behind trends has a point each day even for accounts nobody reads.
+void RunRefresher(scoring::ScoringService& scoring, absl::Duration interval, absl::Notification& stop) {
+  while (!stop.WaitForNotificationWithTimeout(interval)) {
+    std::string cursor;
+    int pages = 0;
+    do {
+      auto next = scoring.RefreshStaleScores(cursor, 200);
+      if (!next.ok()) {
+        Log(LogLevel::kWarning, "score_refresh_failed", {{"error", std::string(next.status().message())}});
+        break;
+      }
+      cursor = *next;
+      ++pages;
+    } while (!cursor.empty() && !stop.HasBeenNotified());
+    Log(LogLevel::kInfo, "score_refresh_done", {{"pages", absl::StrCat(pages)}});
+  }
+}
+
+int Run() {
+  auto fail = [](absl::string_view event, const absl::Status& status) {
+    Log(LogLevel::kError, event, {{"error", std::string(status.message())}});
+    std::cerr << "steward: " << status.message() << "\n";
+    return 2;
+  };
+  auto services = ParseServices(absl::GetFlag(FLAGS_services));
+  if (!services.ok()) return fail("bad_flags", services.status());
+  auto models = scoring::LoadModelDirectory(absl::GetFlag(FLAGS_config_dir));
+  if (!models.ok()) return fail("bad_config", models.status());
+  auto store = OpenStore(absl::GetFlag(FLAGS_store));
+  if (!store.ok()) return fail("store_unavailable", store.status());
+
+  // Signals are taken synchronously by this thread (sigwait); every thread started from here on
+  // inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  SystemClock clock;
+  ServerConfig config;
+  config.listen_address = absl::GetFlag(FLAGS_listen);
+  config.services = *services;
+  config.worker_threads = absl::GetFlag(FLAGS_workers);
+  config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  config.scoring_limits.max_events_per_batch = absl::GetFlag(FLAGS_max_batch_events);
+  auto server = StewardServer::Start(config, **store, clock, *std::move(models));
+  if (!server.ok()) return fail("server_failed", server.status());
+
+  if (absl::GetFlag(FLAGS_demo_data) && (*server)->scoring() != nullptr) {
+    if (absl::Status s = LoadDemoData(*(*server)->scoring(), clock.Now()); !s.ok()) {
+      return fail("demo_data_failed", s);
+    }
+    Log(LogLevel::kInfo, "demo_data_loaded");
+  }
+
+  absl::Notification stop_refresher;
+  std::thread refresher;
+  const absl::Duration refresh_interval = absl::GetFlag(FLAGS_refresh_interval);
+  if (refresh_interval > absl::ZeroDuration() && (*server)->scoring() != nullptr) {
+    refresher = std::thread(RunRefresher, std::ref(*(*server)->scoring()), refresh_interval,
+                            std::ref(stop_refresher));
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  Log(LogLevel::kInfo, "signal_received", {{"signal", absl::StrCat(signal_number)}});
+  stop_refresher.Notify();
+  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  if (refresher.joinable()) refresher.join();
+  return 0;
+}
+
+}  // namespace
+}  // namespace steward
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("steward: Steward's gRPC server; hosts any subset of its services.");
+  absl::ParseCommandLine(argc, argv);
+  return steward::Run();
+}

@@ -1,0 +1,66 @@
+#pragma once
+
+#include "absl/strings/string_view.h"
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/store/store.h"
+#include "common/thread_pool.h"
+#include "services/scoring/model/model_config.h"
+#include "services/scoring/scoring_grpc_service.h"
+#include "services/scoring/scoring_service.h"
+
+namespace steward {
+
+// The services one steward process can host.
+inline constexpr absl::string_view kScoringServiceName = "steward.v1.ScoringService";
+
+// Everything a steward server needs, read once from flags in main() (or built by a test).
+struct ServerConfig {
+  std::string listen_address = "127.0.0.1:0";
+  // Fully-qualified names of the services to host; see kScoringServiceName.
+  std::vector<std::string> services = {std::string(kScoringServiceName)};
+  // Worker threads running blocking work (store round trips) for all services.
+  int worker_threads = 16;
+  // Largest request or response message, both ways.
+  int max_message_bytes = 4 * 1024 * 1024;
+  scoring::ScoringLimits scoring_limits;
+};
+
+// A running steward gRPC server: the hosted services, server reflection and the standard health
+// service (one status per hosted service, plus the overall "" entry). Built by the composition root
+// (server/main.cc) or by a test, which both own the store, clock and models it borrows.
+class StewardServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<StewardServer>> Start(const ServerConfig& config, Store& store,
+                                                              const Clock& clock, scoring::ModelSet models);
+  ~StewardServer();
+
+  // The port the server listens on (useful with port 0).
+  int port() const { return port_; }
+
+  // Graceful stop: every health status turns NOT_SERVING first (so load balancers stop sending),
+  // then in-flight calls get up to `grace` to finish before the rest are cancelled.
+  void Shutdown(absl::Duration grace);
+
+  // The hosted domain services, for in-process wiring and background jobs.
+  scoring::ScoringService* scoring() const { return scoring_.get(); }
+
+ private:
+  StewardServer() = default;
+
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<scoring::ScoringService> scoring_;
+  std::unique_ptr<scoring::ScoringServiceImpl> scoring_grpc_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace steward

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/store/store.h"
+
+namespace steward::scoring {
+
+// Store keys of the scoring service. Every per-account key carries the account's hash tag so that all
+// of an account's keys share one Redis Cluster slot.
+inline std::string AccountKey(absl::string_view id) { return absl::StrCat("account:", KeyTag(id)); }
+inline std::string ActivityKey(absl::string_view id) { return absl::StrCat("activity:", KeyTag(id)); }
+inline std::string ScoresKey(absl::string_view id, absl::string_view model) {
+  return absl::StrCat("scores:", KeyTag(id), ":", model);
+}
+inline std::string HistoryKey(absl::string_view id, absl::string_view model) {
+  return absl::StrCat("history:", KeyTag(id), ":", model);
+}
+// The sorted index of all account ids, for ListAccounts.
+inline constexpr absl::string_view kAccountIndex = "accounts";
+
+}  // namespace steward::scoring

@@ -1,0 +1,43 @@
+#pragma once
+
+#include "common/thread_pool.h"
+#include "services/scoring/scoring_service.h"
+#include "steward/v1/scoring_service.grpc.pb.h"
+
+namespace steward::scoring {
+
+// The gRPC face of ScoringService: each method hands the request to the domain class on the worker
+// pool and maps the result back. No logic lives here.
+class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
+ public:
+  ScoringServiceImpl(ScoringService& service, ThreadPool& pool) : service_(service), pool_(pool) {}
+
+  grpc::ServerUnaryReactor* UpsertAccount(grpc::CallbackServerContext* context,
+                                          const v1::UpsertAccountRequest* request,
+                                          v1::UpsertAccountResponse* response) override;
+  grpc::ServerUnaryReactor* GetAccount(grpc::CallbackServerContext* context, const v1::GetAccountRequest* request,
+                                       v1::GetAccountResponse* response) override;
+  grpc::ServerUnaryReactor* ListAccounts(grpc::CallbackServerContext* context,
+                                         const v1::ListAccountsRequest* request,
+                                         v1::ListAccountsResponse* response) override;
+  grpc::ServerUnaryReactor* RecordEvents(grpc::CallbackServerContext* context,
+                                         const v1::RecordEventsRequest* request,
+                                         v1::RecordEventsResponse* response) override;
+  grpc::ServerUnaryReactor* GetScores(grpc::CallbackServerContext* context, const v1::GetScoresRequest* request,
+                                      v1::GetScoresResponse* response) override;
+  grpc::ServerUnaryReactor* BatchGetScores(grpc::CallbackServerContext* context,
+                                           const v1::BatchGetScoresRequest* request,
+                                           v1::BatchGetScoresResponse* response) override;
+  grpc::ServerUnaryReactor* SimulateScores(grpc::CallbackServerContext* context,
+                                           const v1::SimulateScoresRequest* request,
+                                           v1::SimulateScoresResponse* response) override;
+  grpc::ServerUnaryReactor* ListScoringModels(grpc::CallbackServerContext* context,
+                                              const v1::ListScoringModelsRequest* request,
+                                              v1::ListScoringModelsResponse* response) override;
+
+ private:
+  ScoringService& service_;
+  ThreadPool& pool_;
+};
+
+}  // namespace steward::scoring

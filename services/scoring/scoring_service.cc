@@ -1,0 +1,468 @@
+#include "absl/strings/string_view.h"
+#include "services/scoring/scoring_service.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/cleanup/cleanup.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/hash/hash.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/field_error.h"
+#include "services/scoring/activity.h"
+#include "services/scoring/keys.h"
+#include "services/scoring/model/lifetime_value.h"
+#include "services/scoring/validation.h"
+#include "steward/v1/activity_record.pb.h"
+
+namespace steward::scoring {
+namespace {
+
+google::protobuf::Timestamp ToProto(absl::Time t) {
+  google::protobuf::Timestamp ts;
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  ts.set_seconds(seconds);
+  ts.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
+  return ts;
+}
+
+absl::Time FromProto(const google::protobuf::Timestamp& ts) {
+  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
+}
+
+absl::Status CorruptRecord(absl::string_view key) {
+  return absl::InternalError(absl::StrCat("stored record ", key, " cannot be parsed"));
+}
+
+template <typename Message>
+absl::Status ParseRecord(const std::optional<Record>& record, absl::string_view key, Message& out) {
+  if (record.has_value() && !out.ParseFromString(record->value)) return CorruptRecord(key);
+  return absl::OkStatus();
+}
+
+absl::Status AccountNotFound(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("account \"", id, "\" does not exist"));
+}
+
+// The score `days_ago` days before today: the newest history entry on or before that day.
+std::optional<double> ScoreDaysAgo(const v1::ScoreHistory& history, int32_t today, int days_ago) {
+  std::optional<double> found;
+  for (const v1::DailyScore& d : history.days()) {
+    if (d.day() <= today - days_ago) found = d.score();
+  }
+  return found;
+}
+
+// Records today's score in the history and trims it to `max_days`.
+void RecordDailyScore(v1::ScoreHistory& history, int32_t today, double score, int max_days) {
+  auto* days = history.mutable_days();
+  if (!days->empty() && days->rbegin()->day() == today) {
+    days->rbegin()->set_score(score);
+  } else {
+    v1::DailyScore* d = days->Add();
+    d->set_day(today);
+    d->set_score(score);
+  }
+  int expired = 0;
+  while (expired < days->size() && days->at(expired).day() <= today - max_days) ++expired;
+  if (expired > 0) days->DeleteSubrange(0, expired);
+}
+
+void AddFeatures(const FeatureVector& features, v1::Scores& scores) {
+  for (std::size_t i = 0; i < kFeatureCount; ++i) {
+    const auto feature = static_cast<Feature>(i);
+    if (std::optional<double> value = features.Get(feature)) {
+      v1::FeatureValue* out = scores.add_features();
+      out->set_name(std::string(FeatureName(feature)));
+      out->set_value(*value);
+    }
+  }
+}
+
+}  // namespace
+
+ScoringService::ScoringService(Store& store, const Clock& clock, ModelSet models, ScoringLimits limits)
+    : store_(store), clock_(clock), models_(std::move(models)), limits_(limits), churn_(models_.churn) {
+  for (const auto& [name, model] : models_.models) scorers_[name] = std::make_unique<HealthScorer>(model);
+}
+
+absl::StatusOr<const HealthScorer*> ScoringService::FindModel(const std::string& name) const {
+  const std::string& wanted = name.empty() ? models_.default_model : name;
+  auto it = scorers_.find(wanted);
+  if (it == scorers_.end()) {
+    std::vector<std::string> known;
+    for (const auto& [model_name, unused] : scorers_) known.push_back(model_name);
+    std::sort(known.begin(), known.end());
+    return FieldError("model", absl::StrCat("unknown model \"", wanted, "\"; known: ", absl::StrJoin(known, ", ")));
+  }
+  return it->second.get();
+}
+
+absl::StatusOr<v1::UpsertAccountResponse> ScoringService::UpsertAccount(const v1::UpsertAccountRequest& request) {
+  if (!request.has_account()) return FieldError("account", "is required");
+  if (absl::Status s = ValidateAccount("account", request.account()); !s.ok()) return s;
+
+  const std::string key = AccountKey(request.account().account_id());
+  auto existing = store_.Get({key});
+  if (!existing.ok()) return existing.status();
+  v1::Account previous;
+  if (absl::Status s = ParseRecord((*existing)[0], key, previous); !s.ok()) return s;
+
+  const absl::Time now = clock_.Now();
+  v1::UpsertAccountResponse response;
+  v1::Account& account = *response.mutable_account();
+  account = request.account();
+  if (account.status() == v1::ACCOUNT_STATUS_UNSPECIFIED) account.set_status(v1::ACCOUNT_STATUS_ACTIVE);
+  account.mutable_update_time()->CopyFrom(ToProto(now));
+  if ((*existing)[0].has_value()) {
+    account.mutable_create_time()->CopyFrom(previous.create_time());
+  } else {
+    account.mutable_create_time()->CopyFrom(ToProto(now));
+    response.set_created(true);
+  }
+  // Last writer wins on attributes; the index add is idempotent, so a retry after a failure between
+  // the two steps converges.
+  Write write{key, account.SerializeAsString(), std::nullopt, {}};
+  if (auto put = store_.Put({&write, 1}); !put.ok()) return put.status();
+  const std::string id = account.account_id();
+  if (absl::Status s = store_.IndexAdd(std::string(kAccountIndex), {&id, 1}); !s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::GetAccountResponse> ScoringService::GetAccount(const v1::GetAccountRequest& request) {
+  if (absl::Status s = ValidateAccountId("account_id", request.account_id()); !s.ok()) return s;
+  const std::string key = AccountKey(request.account_id());
+  auto records = store_.Get({key});
+  if (!records.ok()) return records.status();
+  if (!(*records)[0].has_value()) return AccountNotFound(request.account_id());
+  v1::GetAccountResponse response;
+  if (absl::Status s = ParseRecord((*records)[0], key, *response.mutable_account()); !s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::ListAccountsResponse> ScoringService::ListAccounts(const v1::ListAccountsRequest& request) {
+  if (request.page_size() < 0) return FieldError("page_size", "must not be negative");
+  const int page_size = request.page_size() == 0 ? limits_.default_page_size
+                                                 : std::min(request.page_size(), limits_.max_page_size);
+  std::string start_after;
+  if (!request.page_token().empty() &&
+      (!absl::WebSafeBase64Unescape(request.page_token(), &start_after) || start_after.empty())) {
+    return FieldError("page_token", "is not a token returned by ListAccounts");
+  }
+  // One extra id tells whether another page follows.
+  auto ids = store_.IndexScan(std::string(kAccountIndex), start_after, page_size + 1);
+  if (!ids.ok()) return ids.status();
+  const bool more = static_cast<int>(ids->size()) > page_size;
+  if (more) ids->pop_back();
+
+  std::vector<std::string> keys;
+  keys.reserve(ids->size());
+  for (const std::string& id : *ids) keys.push_back(AccountKey(id));
+  auto records = store_.Get(keys);
+  if (!records.ok()) return records.status();
+
+  v1::ListAccountsResponse response;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!(*records)[i].has_value()) continue;  // indexed but not (yet) stored: skip
+    if (absl::Status s = ParseRecord((*records)[i], keys[i], *response.add_accounts()); !s.ok()) return s;
+  }
+  if (more && !ids->empty()) response.set_next_page_token(absl::WebSafeBase64Escape(ids->back()));
+  return response;
+}
+
+absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(const v1::RecordEventsRequest& request) {
+  if (request.events().empty()) return FieldError("events", "must hold at least one event");
+  if (request.events_size() > limits_.max_events_per_batch) {
+    return FieldError("events", absl::StrCat("holds ", request.events_size(), " events; at most ",
+                                             limits_.max_events_per_batch, " per call"));
+  }
+  // Parse: the whole batch is validated before anything is stored, so a bad event stores nothing.
+  const absl::Time now = clock_.Now();
+  std::vector<std::string> account_ids;  // in order of first appearance
+  absl::flat_hash_map<std::string, std::vector<const v1::Event*>> by_account;
+  absl::flat_hash_map<std::string, int> first_event;  // account id -> index of its first event
+  for (int i = 0; i < request.events_size(); ++i) {
+    const v1::Event& event = request.events(i);
+    if (absl::Status s = ValidateEvent(absl::StrCat("events[", i, "]"), event, now, limits_.max_future_skew);
+        !s.ok()) {
+      return s;
+    }
+    auto [it, inserted] = by_account.try_emplace(event.account_id());
+    if (inserted) {
+      account_ids.push_back(event.account_id());
+      first_event[event.account_id()] = i;
+    }
+    it->second.push_back(&event);
+  }
+
+  // Lock the stripes of every account in the batch, in index order so that batches never deadlock.
+  std::vector<std::size_t> stripes;
+  for (const std::string& id : account_ids) stripes.push_back(absl::HashOf(id) % kWriteStripes);
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  for (std::size_t stripe : stripes) write_stripes_[stripe].Lock();
+  absl::Cleanup unlock = [&] {
+    for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) write_stripes_[*it].Unlock();
+  };
+
+  std::vector<std::string> keys;
+  keys.reserve(account_ids.size() * 2);
+  for (const std::string& id : account_ids) {
+    keys.push_back(AccountKey(id));
+    keys.push_back(ActivityKey(id));
+  }
+  auto records = store_.Get(keys);
+  if (!records.ok()) return records.status();
+  for (std::size_t a = 0; a < account_ids.size(); ++a) {
+    if (!(*records)[2 * a].has_value()) {
+      return absl::NotFoundError(absl::StrCat("events[", first_event[account_ids[a]], "].account_id: account \"",
+                                              account_ids[a], "\" does not exist"));
+    }
+  }
+
+  // Run: fold each account's events into its activity record and write it back only if nobody wrote
+  // in between; accounts that lost such a race are re-read and re-applied.
+  v1::RecordEventsResponse response;
+  std::vector<std::size_t> pending(account_ids.size());
+  std::vector<std::optional<Record>> activity(account_ids.size());
+  for (std::size_t a = 0; a < account_ids.size(); ++a) {
+    pending[a] = a;
+    activity[a] = std::move((*records)[2 * a + 1]);
+  }
+  for (int attempt = 0; !pending.empty(); ++attempt) {
+    if (attempt == limits_.max_write_attempts) {
+      return absl::AbortedError(absl::StrCat("too many concurrent writers on account \"",
+                                             account_ids[pending[0]], "\"; retry the batch"));
+    }
+    std::vector<Write> writes;
+    std::vector<ApplyCounts> counts;
+    std::vector<std::size_t> written;  // the accounts behind `writes`
+    writes.reserve(pending.size());
+    for (std::size_t a : pending) {
+      const std::string& id = account_ids[a];
+      v1::ActivityRecord record;
+      if (absl::Status s = ParseRecord(activity[a], ActivityKey(id), record); !s.ok()) return s;
+      const ApplyCounts folded = ApplyEvents(by_account[id], now, record);
+      if (folded.recorded == 0) {
+        // Nothing new (a replay, or only expired events): no write, so cached scores stay valid.
+        response.set_duplicates(response.duplicates() + folded.duplicates);
+        response.set_expired(response.expired() + folded.expired);
+        continue;
+      }
+      counts.push_back(folded);
+      written.push_back(a);
+      writes.push_back(Write{ActivityKey(id), record.SerializeAsString(),
+                             activity[a].has_value() ? activity[a]->version : 0, {}});
+    }
+    if (writes.empty()) break;
+    auto applied = store_.Put(writes);
+    if (!applied.ok()) return applied.status();
+
+    std::vector<std::size_t> conflicts;
+    std::vector<std::string> reread;
+    for (std::size_t w = 0; w < writes.size(); ++w) {
+      if ((*applied)[w]) {
+        response.set_recorded(response.recorded() + counts[w].recorded);
+        response.set_duplicates(response.duplicates() + counts[w].duplicates);
+        response.set_expired(response.expired() + counts[w].expired);
+      } else {
+        conflicts.push_back(written[w]);
+        reread.push_back(writes[w].key);
+      }
+    }
+    if (!conflicts.empty()) {
+      auto fresh = store_.Get(reread);
+      if (!fresh.ok()) return fresh.status();
+      for (std::size_t c = 0; c < conflicts.size(); ++c) activity[conflicts[c]] = std::move((*fresh)[c]);
+    }
+    pending = std::move(conflicts);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::GetScoresResponse> ScoringService::GetScores(const v1::GetScoresRequest& request) {
+  if (absl::Status s = ValidateAccountId("account_id", request.account_id()); !s.ok()) return s;
+  auto scorer = FindModel(request.model());
+  if (!scorer.ok()) return scorer.status();
+  auto scores = ScoreAccounts({request.account_id()}, **scorer);
+  if (!scores.ok()) return scores.status();
+  v1::GetScoresResponse response;
+  *response.mutable_scores() = std::move(scores->front());
+  return response;
+}
+
+absl::StatusOr<v1::BatchGetScoresResponse> ScoringService::BatchGetScores(
+    const v1::BatchGetScoresRequest& request) {
+  if (request.account_ids().empty()) return FieldError("account_ids", "must hold at least one id");
+  if (request.account_ids_size() > limits_.max_accounts_per_batch_get) {
+    return FieldError("account_ids", absl::StrCat("holds ", request.account_ids_size(), " ids; at most ",
+                                                  limits_.max_accounts_per_batch_get, " per call"));
+  }
+  std::vector<std::string> ids;
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < request.account_ids_size(); ++i) {
+    const std::string& id = request.account_ids(i);
+    if (absl::Status s = ValidateAccountId(absl::StrCat("account_ids[", i, "]"), id); !s.ok()) return s;
+    if (seen.insert(id).second) ids.push_back(id);
+  }
+  auto scorer = FindModel(request.model());
+  if (!scorer.ok()) return scorer.status();
+  auto scores = ScoreAccounts(ids, **scorer);
+  if (!scores.ok()) return scores.status();
+  v1::BatchGetScoresResponse response;
+  for (v1::Scores& s : *scores) *response.add_scores() = std::move(s);
+  return response;
+}
+
+absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std::vector<std::string>& ids,
+                                                                      const HealthScorer& scorer) {
+  const std::string& model = scorer.model().name();
+  std::vector<std::string> keys;
+  keys.reserve(ids.size() * 3);
+  for (const std::string& id : ids) {
+    keys.push_back(AccountKey(id));
+    keys.push_back(ActivityKey(id));
+    keys.push_back(ScoresKey(id, model));
+  }
+  auto records = store_.Get(keys);
+  if (!records.ok()) return records.status();
+
+  const absl::Time now = clock_.Now();
+  const int32_t today = DayOf(now);
+  std::vector<v1::Scores> out(ids.size());
+  std::vector<std::size_t> stale;  // accounts whose cache cannot be used
+  for (std::size_t a = 0; a < ids.size(); ++a) {
+    const std::optional<Record>& account = (*records)[3 * a];
+    const std::optional<Record>& activity = (*records)[3 * a + 1];
+    const std::optional<Record>& cached = (*records)[3 * a + 2];
+    if (!account.has_value()) return AccountNotFound(ids[a]);
+    v1::CachedScores entry;
+    if (absl::Status s = ParseRecord(cached, keys[3 * a + 2], entry); !s.ok()) return s;
+    const uint64_t activity_version = activity.has_value() ? activity->version : 0;
+    if (cached.has_value() && entry.account_version() == account->version &&
+        entry.activity_version() == activity_version && DayOf(FromProto(entry.scores().compute_time())) == today) {
+      out[a] = std::move(*entry.mutable_scores());
+      out[a].set_cached(true);
+    } else {
+      stale.push_back(a);
+    }
+  }
+  if (stale.empty()) return out;
+
+  // Compute what the cache could not answer, with each account's history for the trend.
+  std::vector<std::string> history_keys;
+  for (std::size_t a : stale) history_keys.push_back(HistoryKey(ids[a], model));
+  auto histories = store_.Get(history_keys);
+  if (!histories.ok()) return histories.status();
+
+  std::vector<Write> writes;
+  writes.reserve(stale.size() * 2);
+  for (std::size_t s = 0; s < stale.size(); ++s) {
+    const std::size_t a = stale[s];
+    const std::optional<Record>& account_record = (*records)[3 * a];
+    const std::optional<Record>& activity_record = (*records)[3 * a + 1];
+    v1::Account account;
+    v1::ActivityRecord activity;
+    v1::ScoreHistory history;
+    if (absl::Status st = ParseRecord(account_record, keys[3 * a], account); !st.ok()) return st;
+    if (absl::Status st = ParseRecord(activity_record, keys[3 * a + 1], activity); !st.ok()) return st;
+    if (absl::Status st = ParseRecord((*histories)[s], history_keys[s], history); !st.ok()) return st;
+
+    v1::Scores scores = Compute(account, activity, scorer, now);
+    const double score = scores.health().score();
+    if (std::optional<double> past = ScoreDaysAgo(history, today, 7)) {
+      scores.mutable_trend()->set_change_7d(score - *past);
+    }
+    if (std::optional<double> past = ScoreDaysAgo(history, today, 30)) {
+      scores.mutable_trend()->set_change_30d(score - *past);
+    }
+    RecordDailyScore(history, today, score, limits_.history_days);
+
+    v1::CachedScores entry;
+    *entry.mutable_scores() = scores;
+    entry.set_account_version(account_record->version);
+    entry.set_activity_version(activity_record.has_value() ? activity_record->version : 0);
+    writes.push_back(Write{keys[3 * a + 2], entry.SerializeAsString(), std::nullopt, {}});
+    writes.push_back(Write{history_keys[s], history.SerializeAsString(), std::nullopt, {}});
+    out[a] = std::move(scores);
+  }
+  // Two readers computing the same account on the same day write the same entries, so unconditional
+  // writes are safe here; a reader that computed from an older activity version writes an entry whose
+  // versions no longer match, which the next read ignores.
+  if (auto put = store_.Put(writes); !put.ok()) return put.status();
+  return out;
+}
+
+v1::Scores ScoringService::Compute(const v1::Account& account, const v1::ActivityRecord& activity,
+                                   const HealthScorer& scorer, absl::Time now) const {
+  const FeatureVector features = ExtractFeatures(account, activity, now);
+  v1::Scores scores;
+  scores.set_account_id(account.account_id());
+  *scores.mutable_compute_time() = ToProto(now);
+  *scores.mutable_health() = scorer.Score(features);
+  *scores.mutable_churn() = churn_.Score(features);
+  *scores.mutable_clv() = ComputeLifetimeValue(account, scores.churn().probability());
+  AddFeatures(features, scores);
+  return scores;
+}
+
+absl::StatusOr<v1::SimulateScoresResponse> ScoringService::SimulateScores(
+    const v1::SimulateScoresRequest& request) {
+  v1::Account account = request.account();
+  if (account.account_id().empty()) account.set_account_id("simulated");
+  if (absl::Status s = ValidateAccount("account", account); !s.ok()) return s;
+  auto scorer = FindModel(request.model());
+  if (!scorer.ok()) return scorer.status();
+
+  FeatureVector features;
+  for (int i = 0; i < request.features_size(); ++i) {
+    const v1::FeatureValue& fv = request.features(i);
+    std::optional<Feature> feature = FeatureByName(fv.name());
+    if (!feature) {
+      return FieldError(absl::StrCat("features[", i, "].name"), absl::StrCat("unknown feature \"", fv.name(), "\""));
+    }
+    if (!std::isfinite(fv.value())) {
+      return FieldError(absl::StrCat("features[", i, "].value"), "must be a finite number");
+    }
+    features.Set(*feature, fv.value());
+  }
+  v1::SimulateScoresResponse response;
+  v1::Scores& scores = *response.mutable_scores();
+  scores.set_account_id(account.account_id());
+  *scores.mutable_compute_time() = ToProto(clock_.Now());
+  *scores.mutable_health() = (*scorer)->Score(features);
+  *scores.mutable_churn() = churn_.Score(features);
+  *scores.mutable_clv() = ComputeLifetimeValue(account, scores.churn().probability());
+  AddFeatures(features, scores);
+  return response;
+}
+
+absl::StatusOr<v1::ListScoringModelsResponse> ScoringService::ListScoringModels(
+    const v1::ListScoringModelsRequest&) {
+  v1::ListScoringModelsResponse response;
+  std::vector<std::string> names;
+  for (const auto& [name, unused] : models_.models) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) *response.add_models() = models_.models.at(name);
+  response.set_default_model(models_.default_model);
+  *response.mutable_churn_model() = models_.churn;
+  return response;
+}
+
+absl::StatusOr<std::string> ScoringService::RefreshStaleScores(const std::string& start_after, int max_accounts) {
+  auto ids = store_.IndexScan(std::string(kAccountIndex), start_after, max_accounts);
+  if (!ids.ok()) return ids.status();
+  if (ids->empty()) return std::string();
+  for (const auto& [name, scorer] : scorers_) {
+    // ScoreAccounts recomputes exactly the entries not computed today (or invalidated since).
+    if (auto scores = ScoreAccounts(*ids, *scorer); !scores.ok()) {
+      // An account deleted between the scan and the read is not a reason to stop the sweep.
+      if (!absl::IsNotFound(scores.status())) return scores.status();
+    }
+  }
+  return static_cast<int>(ids->size()) < max_accounts ? std::string() : ids->back();
+}
+
+}  // namespace steward::scoring

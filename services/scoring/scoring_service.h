@@ -1,0 +1,82 @@
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/store/store.h"
+#include "services/scoring/model/churn_scorer.h"
+#include "services/scoring/model/health_scorer.h"
+#include "services/scoring/model/model_config.h"
+#include "steward/v1/activity_record.pb.h"
+#include "steward/v1/scoring_service.pb.h"
+
+namespace steward::scoring {
+
+// Explicit limits of the scoring API; requests beyond them get INVALID_ARGUMENT.
+struct ScoringLimits {
+  int max_events_per_batch = 1000;
+  int max_accounts_per_batch_get = 1000;
+  int default_page_size = 100;
+  int max_page_size = 1000;
+  // How far ahead of the server's clock an event time may be (producers' clocks drift).
+  absl::Duration max_future_skew = absl::Minutes(5);
+  // Optimistic-concurrency retries of one account's activity record before giving up with ABORTED.
+  int max_write_attempts = 16;
+  // Daily scores kept per account and model for trends.
+  int history_days = 90;
+};
+
+// The scoring domain of SPEC §2: accounts, their events, and scores with explanations. It knows nothing
+// of gRPC: requests and responses are the API's protobuf messages, errors are absl::Status (FieldError
+// for bad input, NOT_FOUND, UNAVAILABLE from the store, ABORTED after too many write conflicts).
+// Thread-safe; every call is blocking (it talks to the store), so gRPC handlers run it on a worker
+// pool.
+class ScoringService {
+ public:
+  ScoringService(Store& store, const Clock& clock, ModelSet models, ScoringLimits limits = {});
+
+  absl::StatusOr<v1::UpsertAccountResponse> UpsertAccount(const v1::UpsertAccountRequest& request);
+  absl::StatusOr<v1::GetAccountResponse> GetAccount(const v1::GetAccountRequest& request);
+  absl::StatusOr<v1::ListAccountsResponse> ListAccounts(const v1::ListAccountsRequest& request);
+  absl::StatusOr<v1::RecordEventsResponse> RecordEvents(const v1::RecordEventsRequest& request);
+  absl::StatusOr<v1::GetScoresResponse> GetScores(const v1::GetScoresRequest& request);
+  absl::StatusOr<v1::BatchGetScoresResponse> BatchGetScores(const v1::BatchGetScoresRequest& request);
+  absl::StatusOr<v1::SimulateScoresResponse> SimulateScores(const v1::SimulateScoresRequest& request);
+  absl::StatusOr<v1::ListScoringModelsResponse> ListScoringModels(const v1::ListScoringModelsRequest& request);
+
+  // Recomputes, for up to `max_accounts` accounts after `start_after` in id order, every score whose
+  // cache is from an earlier day, so that the daily history behind trends fills in even for accounts
+  // nobody reads. Returns the last account id visited ("" when the sweep reached the end).
+  absl::StatusOr<std::string> RefreshStaleScores(const std::string& start_after, int max_accounts);
+
+ private:
+  absl::StatusOr<const HealthScorer*> FindModel(const std::string& name) const;
+  // Scores `ids` (unique, validated) under one model, reading and writing the store in a few round
+  // trips whatever the number of accounts.
+  absl::StatusOr<std::vector<v1::Scores>> ScoreAccounts(const std::vector<std::string>& ids,
+                                                        const HealthScorer& scorer);
+  v1::Scores Compute(const v1::Account& account, const v1::ActivityRecord& activity,
+                     const HealthScorer& scorer, absl::Time now) const;
+
+  // Writers of the same account inside this process take turns on one of these stripes before their
+  // read-modify-write, so a hot account costs no wasted round trips here; the store's versioned
+  // writes still guard against other replicas.
+  static constexpr std::size_t kWriteStripes = 64;
+  std::array<absl::Mutex, kWriteStripes> write_stripes_;
+
+  Store& store_;
+  const Clock& clock_;
+  const ModelSet models_;
+  const ScoringLimits limits_;
+  absl::flat_hash_map<std::string, std::unique_ptr<HealthScorer>> scorers_;
+  ChurnScorer churn_;
+};
+
+}  // namespace steward::scoring
