@@ -104,8 +104,9 @@ v1::LifetimeValue ComputeLifetimeValue(const v1::Account& account, double churn_
   }
 
   if (ltv.has_value() && account.cac() > 0) clv.set_ltv_to_cac(*ltv / account.cac());
-  if (ltv.has_value() && account.cost_of_retention() > 0)
+  if (ltv.has_value() && account.cost_of_retention() > 0) {
     clv.set_ltv_to_crc(*ltv / account.cost_of_retention());
+  }
   return clv;
 }
 

@@ -10,7 +10,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -122,8 +121,9 @@ Node RootNode(const Descriptor* descriptor, const TextFormat::ParseInfoTree* tre
 
 void CheckPositive(Reporter& r, const FieldRef& ref, double value) {
   // Written as !(value > 0) so that NaN is rejected too; infinity is rejected separately.
-  if (!(value > 0) || !std::isfinite(value))
+  if (!(value > 0) || !std::isfinite(value)) {
     r.Error(ref, absl::StrCat("must be a finite number > 0, got ", value));
+  }
 }
 
 void CheckFeature(Reporter& r, const FieldRef& ref, const std::string& name) {
@@ -172,8 +172,9 @@ void CheckCondition(Reporter& r, const Node& parent, absl::string_view field, in
 void CheckScoringModel(const v1::ScoringModel& model, const Node& root, Reporter& r) {
   if (model.name().empty()) r.Error(r.Field(root, "name"), "a model name is required");
 
-  if (model.components_size() == 0)
+  if (model.components_size() == 0) {
     r.Error(r.Field(root, "components"), "at least one component is required");
+  }
   absl::flat_hash_set<std::string> component_names;
   double total_weight = 0;
   for (int i = 0; i < model.components_size(); ++i) {
@@ -330,8 +331,9 @@ void CheckChurnModel(const v1::ChurnModel& model, const Node& root, Reporter& r)
     const v1::RedFlagRule& flag = model.red_flags(i);
     Node node = r.Nested(root, "red_flags", i);
     CheckUniqueName(r, r.Field(node, "name"), flag.name(), "red flag", flag_names);
-    if (flag.conditions_size() == 0)
+    if (flag.conditions_size() == 0) {
       r.Error(r.Field(node, "conditions"), "at least one condition is required");
+    }
     for (int j = 0; j < flag.conditions_size(); ++j) {
       CheckCondition(r, node, "conditions", j, flag.conditions(j), /*present=*/true);
     }

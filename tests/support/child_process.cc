@@ -1,0 +1,110 @@
+#include "tests/support/child_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+
+namespace steward::testing {
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std::string>& argv) {
+  if (argv.empty()) return absl::InvalidArgumentError("ChildProcess: empty argv");
+  std::unique_ptr<ChildProcess> child(new ChildProcess());
+  std::string dir_template = (std::filesystem::temp_directory_path() / "steward-child-XXXXXX").string();
+  if (mkdtemp(dir_template.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("mkdtemp: ", std::strerror(errno)));
+  }
+  child->dir_ = dir_template;
+  child->log_path_ = child->dir_ + "/output.log";
+  // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
+  const int log_fd = open(child->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (log_fd < 0) return absl::InternalError(absl::StrCat("open log: ", std::strerror(errno)));
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(log_fd);
+    return absl::InternalError(absl::StrCat("fork: ", std::strerror(errno)));
+  }
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(log_fd);
+  child->pid_ = pid;
+  return child;
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    while (waitpid(pid_, nullptr, 0) == -1 && errno == EINTR) {
+    }
+  }
+  std::error_code ignored;
+  if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
+}
+
+std::string ChildProcess::Output() const {
+  std::ifstream in(log_path_);
+  std::stringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+absl::StatusOr<std::string> ChildProcess::WaitForLine(const std::string& needle, absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    for (absl::string_view line : absl::StrSplit(Output(), '\n')) {
+      if (absl::StrContains(line, needle)) return std::string(line);
+    }
+    if (pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == pid_) {
+      return absl::FailedPreconditionError(absl::StrCat("child exited before printing \"", needle,
+                                                        "\"; output:\n", Output()));
+    }
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat("no line with \"", needle, "\" within ",
+                                                      absl::FormatDuration(timeout), "; output:\n", Output()));
+    }
+    absl::SleepFor(absl::Milliseconds(20));  // polling a log file; not a timing assertion
+  }
+}
+
+absl::StatusOr<int> ChildProcess::Stop(int signal, absl::Duration timeout) {
+  if (pid_ <= 0) return absl::FailedPreconditionError("not running");
+  kill(pid_, signal);
+  const absl::Time deadline = absl::Now() + timeout;
+  int status = 0;
+  while (true) {
+    const pid_t done = waitpid(pid_, &status, WNOHANG);
+    if (done == pid_) break;
+    if (absl::Now() > deadline) return absl::DeadlineExceededError("child did not exit in time");
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  pid_ = -1;
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + WTERMSIG(status);
+}
+
+}  // namespace steward::testing
