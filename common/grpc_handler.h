@@ -18,12 +18,13 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // Serves one unary callback RPC: `work` (a callable returning absl::StatusOr<Response>) runs on
 // `pool`, never on gRPC's threads, and the reactor finishes from there. A call whose deadline has
-// already passed, or that the client cancelled, while it waited for a worker is not run.
+// already passed, or that the client cancelled, while it waited for a worker is not run; when the
+// pool's queue is full the call is refused at once with RESOURCE_EXHAUSTED (clients back off).
 template <typename Response, typename Work>
 grpc::ServerUnaryReactor* HandleOnPool(grpc::CallbackServerContext* context, ThreadPool& pool,
                                        Response* response, Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  pool.Schedule([context, reactor, response, work = std::move(work)]() mutable {
+  const bool queued = pool.TrySchedule([context, reactor, response, work = std::move(work)]() mutable {
     if (context->IsCancelled()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
       return;
@@ -36,6 +37,9 @@ grpc::ServerUnaryReactor* HandleOnPool(grpc::CallbackServerContext* context, Thr
     if (result.ok()) *response = *std::move(result);
     reactor->Finish(ToGrpcStatus(result.status()));
   });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server overloaded; retry with backoff"));
+  }
   return reactor;
 }
 

@@ -4,7 +4,7 @@
 
 namespace steward {
 
-ThreadPool::ThreadPool(int threads) {
+ThreadPool::ThreadPool(int threads, std::size_t max_queued) : max_queued_(max_queued) {
   workers_.reserve(threads);
   for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
@@ -17,9 +17,11 @@ ThreadPool::~ThreadPool() {
   for (std::thread& worker : workers_) worker.join();
 }
 
-void ThreadPool::Schedule(std::function<void()> task) {
+bool ThreadPool::TrySchedule(std::function<void()> task) {
   absl::MutexLock lock(&mu_);
+  if (tasks_.size() >= max_queued_) return false;
   tasks_.push_back(std::move(task));
+  return true;
 }
 
 void ThreadPool::WorkerLoop() {

@@ -33,6 +33,7 @@ ABSL_FLAG(std::string, store, "memory", "'memory' (embedded, lost on exit) or re
 ABSL_FLAG(std::string, config_dir, STEWARD_DEFAULT_CONFIG_DIR,
           "Directory with models/*.textproto and churn.textproto.");
 ABSL_FLAG(int, workers, 16, "Worker threads for blocking work (store round trips).");
+ABSL_FLAG(int, max_queued_calls, 10000, "Calls waiting for a worker beyond this are refused (RESOURCE_EXHAUSTED).");
 ABSL_FLAG(int, max_message_bytes, 4 * 1024 * 1024, "Largest gRPC message accepted or sent.");
 ABSL_FLAG(int, max_batch_events, 1000, "Most events one RecordEvents call may carry.");
 ABSL_FLAG(int, redis_pool_size, 16, "Connections to Redis.");
@@ -115,6 +116,7 @@ int Run() {
   config.listen_address = absl::GetFlag(FLAGS_listen);
   config.services = *services;
   config.worker_threads = absl::GetFlag(FLAGS_workers);
+  config.max_queued_calls = absl::GetFlag(FLAGS_max_queued_calls);
   config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   config.scoring_limits.max_events_per_batch = absl::GetFlag(FLAGS_max_batch_events);
   auto server = StewardServer::Start(config, **store, clock, *std::move(models));

@@ -27,7 +27,7 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
 
   std::unique_ptr<StewardServer> server(new StewardServer());
-  server->pool_ = std::make_unique<ThreadPool>(config.worker_threads);
+  server->pool_ = std::make_unique<ThreadPool>(config.worker_threads, config.max_queued_calls);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 

@@ -28,6 +28,8 @@ struct ServerConfig {
   std::vector<std::string> services = {std::string(kScoringServiceName)};
   // Worker threads running blocking work (store round trips) for all services.
   int worker_threads = 16;
+  // Calls waiting for a worker beyond this many are refused with RESOURCE_EXHAUSTED.
+  int max_queued_calls = 10000;
   // Largest request or response message, both ways.
   int max_message_bytes = 4 * 1024 * 1024;
   scoring::ScoringLimits scoring_limits;

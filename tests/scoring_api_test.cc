@@ -341,6 +341,31 @@ TEST_P(ScoringApiTest, TrendComparesWithTheScoreDaysAgo) {
   EXPECT_FALSE(later.trend().has_change_30d());
 }
 
+TEST_P(ScoringApiTest, DailySweepKeepsHistoryForAccountsNobodyReads) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Upsert(BasicAccount(absl::StrCat("sweep-", i))).ok());
+  auto sweep = [&] {
+    std::string cursor;
+    int pages = 0;
+    do {
+      auto next = server_->scoring()->RefreshStaleScores(cursor, 2);
+      EXPECT_TRUE(next.ok()) << next.status();
+      if (!next.ok()) break;
+      cursor = *next;
+    } while (!cursor.empty() && ++pages < 10);
+  };
+  // Eight days of sweeps and no reads: the first read after them already has a 7-day trend, and it
+  // comes from the cache the sweep filled that day.
+  for (int day = 0; day < 8; ++day) {
+    sweep();
+    clock_.Advance(absl::Hours(24));
+  }
+  sweep();
+  v1::Scores scores = Scores("sweep-2");
+  EXPECT_TRUE(scores.cached());
+  ASSERT_TRUE(scores.trend().has_change_7d());
+  EXPECT_EQ(scores.trend().change_7d(), 0);
+}
+
 TEST_P(ScoringApiTest, ListAccountsPagesInIdOrder) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Upsert(BasicAccount(absl::StrCat("list-", i))).ok());
   std::vector<std::string> seen;
