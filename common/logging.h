@@ -2,6 +2,7 @@
 
 #include <initializer_list>
 #include <string>
+
 #include "absl/strings/string_view.h"
 #include <utility>
 

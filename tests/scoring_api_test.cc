@@ -312,6 +312,12 @@ TEST_P(ScoringApiTest, ScoresAreCachedAndInvalidatedByNewEvents) {
   v1::Scores fresh = Scores("cache");
   EXPECT_FALSE(fresh.cached());
   EXPECT_EQ(Feature(fresh, "logins_30d"), 1);
+  // Changed attributes invalidate too (CLV depends on them).
+  EXPECT_TRUE(Scores("cache").cached());
+  v1::Account richer = BasicAccount("cache");
+  richer.set_mrr(500);
+  ASSERT_TRUE(Upsert(richer).ok());
+  EXPECT_FALSE(Scores("cache").cached());
   // A new day recomputes even without events ("at least daily").
   EXPECT_TRUE(Scores("cache").cached());
   clock_.Advance(absl::Hours(24));

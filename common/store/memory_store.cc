@@ -1,5 +1,7 @@
 #include "common/store/memory_store.h"
 
+#include <algorithm>
+
 namespace steward {
 
 absl::StatusOr<std::vector<std::optional<Record>>> MemoryStore::Get(absl::Span<const std::string> keys) {
@@ -24,7 +26,12 @@ absl::StatusOr<std::vector<bool>> MemoryStore::Put(absl::Span<const Write> write
   for (const Write& write : writes) {
     auto it = records_.find(write.key);
     const uint64_t current = it == records_.end() ? 0 : it->second.version;
-    if (write.expected_version.has_value() && *write.expected_version != current) {
+    auto guard_fails = [this](const Guard& guard) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      auto g = records_.find(guard.key);
+      return (g == records_.end() ? 0 : g->second.version) != guard.version;
+    };
+    if ((write.expected_version.has_value() && *write.expected_version != current) ||
+        std::any_of(write.guards.begin(), write.guards.end(), guard_fails)) {
       applied.push_back(false);
       continue;
     }

@@ -22,22 +22,30 @@ namespace {
 
 constexpr size_t kVersionDigits = 16;
 
-// Put's atomic step. KEYS = [key, also_delete...]; ARGV = [expected version as 16 hex digits, or
-// "-" for an unconditional write; value]. Versions are compared as their fixed-width hex text, so
-// the comparison is exact whatever Lua's number precision; only the increment goes through a number
+// Put's atomic step. KEYS = [key, guard keys..., also_delete keys...]; ARGV = [expected version as
+// 16 hex digits, or "-" for an unconditional write; value; number of guards; guard versions as 16 hex
+// digits...]. Only the 16-digit version prefixes are read (GETRANGE), never the values, so the cost
+// does not grow with the record's size. Versions are compared as their fixed-width hex text, so the
+// comparison is exact whatever Lua's number precision; only the increment goes through a number
 // (exact up to 2^53 writes of one key).
 constexpr absl::string_view kPutScript = R"lua(
-local cur = redis.call('GET', KEYS[1])
-local ver = '0000000000000000'
-if cur then
-  if #cur < 16 then return redis.error_reply('steward: not a record: ' .. KEYS[1]) end
-  ver = string.sub(cur, 1, 16)
+local function version_of(key)
+  local v = redis.call('GETRANGE', key, 0, 15)
+  if v == '' then return '0000000000000000' end
+  if #v < 16 then return nil end
+  return v
 end
+local ver = version_of(KEYS[1])
+if not ver then return redis.error_reply('steward: not a record: ' .. KEYS[1]) end
 if ARGV[1] ~= '-' and ARGV[1] ~= ver then return 0 end
+local guards = tonumber(ARGV[3])
+for i = 1, guards do
+  if version_of(KEYS[1 + i]) ~= ARGV[3 + i] then return 0 end
+end
 local n = tonumber(ver, 16)
 if n == nil then return redis.error_reply('steward: not a record: ' .. KEYS[1]) end
 redis.call('SET', KEYS[1], string.format('%016x', n + 1) .. ARGV[2])
-for i = 2, #KEYS do redis.call('DEL', KEYS[i]) end
+for i = 2 + guards, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1
 )lua";
 
@@ -280,7 +288,9 @@ absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes
   // Builds the script call of one write, by SHA1 (EVALSHA) or by text (EVAL, which also caches it).
   auto script_call = [&](const Write& write, absl::string_view verb, absl::string_view script) {
     Command command;
-    command.Add(verb).Add(script).AddOwned(absl::StrCat(1 + write.also_delete.size())).Add(write.key);
+    command.Add(verb).Add(script);
+    command.AddOwned(absl::StrCat(1 + write.guards.size() + write.also_delete.size())).Add(write.key);
+    for (const Guard& guard : write.guards) command.Add(guard.key);
     for (const std::string& key : write.also_delete) command.Add(key);
     if (write.expected_version.has_value()) {
       command.AddOwned(VersionHex(*write.expected_version));
@@ -288,6 +298,8 @@ absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes
       command.Add("-");
     }
     command.Add(write.value);
+    command.AddOwned(absl::StrCat(write.guards.size()));
+    for (const Guard& guard : write.guards) command.AddOwned(VersionHex(guard.version));
     return command;
   };
 

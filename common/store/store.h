@@ -20,15 +20,25 @@ struct Record {
   uint64_t version = 0;
 };
 
-// One write of StorePut. With `expected_version` set, the write happens only if the key's current
-// version equals it (0 = the key must be absent); otherwise it happens unconditionally.
-// `also_delete` keys are deleted in the same atomic step, and only if the write happens; they must
-// share the written key's hash tag (see KeyTag) so that the step stays atomic on Redis Cluster too.
+// A precondition of a Write on another key: that key's current version must equal `version`
+// (0 = the key must be absent). Lets a derived value (a cache) be written only if what it was derived
+// from has not changed since it was read.
+struct Guard {
+  std::string key;
+  uint64_t version = 0;
+};
+
+// One write of Store::Put. With `expected_version` set, the write happens only if the key's current
+// version equals it (0 = the key must be absent); otherwise it happens unconditionally. It also
+// happens only if every guard holds. `also_delete` keys are deleted in the same atomic step, and only
+// if the write happens. Guard and also_delete keys must share the written key's hash tag (see KeyTag)
+// so that the step stays atomic on Redis Cluster too.
 struct Write {
   std::string key;
   std::string value;
   std::optional<uint64_t> expected_version;
   std::vector<std::string> also_delete;
+  std::vector<Guard> guards;
 };
 
 // The narrow storage interface every Steward service uses. Two implementations pass the same
@@ -46,7 +56,8 @@ class Store {
   virtual absl::StatusOr<std::vector<std::optional<Record>>> Get(absl::Span<const std::string> keys) = 0;
 
   // Applies `writes` (each atomic on its own, not together). Returns, per write, whether it happened
-  // (false only for a version mismatch).
+  // (false only for a version mismatch or a failed guard). On an error some writes may have happened
+  // and others not; versioned writes make a retry safe.
   virtual absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) = 0;
 
   // Deletes `keys`; missing keys are fine.

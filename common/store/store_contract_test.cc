@@ -175,6 +175,29 @@ TEST_P(StoreContractTest, AlsoDeleteRemovesKeysOnlyWhenTheWriteApplies) {
   EXPECT_THAT(GetOne("{acct}:keep"), Optional(IsRecord("keep", 1)));
 }
 
+TEST_P(StoreContractTest, GuardsMakeAWriteDependOnOtherKeysVersions) {
+  ASSERT_TRUE(PutOne(Set("{acct}:source", "v1")));  // version 1
+  Write derived = Set("{acct}:derived", "from v1");
+  derived.guards = {Guard{"{acct}:source", 1}};
+  EXPECT_THAT(PutAll({derived}), ElementsAre(true));
+  EXPECT_THAT(GetOne("{acct}:derived"), Optional(IsRecord("from v1", 1)));
+
+  // The source moved on: a value derived from its old version is not written.
+  ASSERT_TRUE(PutOne(Set("{acct}:source", "v2")));
+  Write stale = Set("{acct}:derived", "from v1 again");
+  stale.guards = {Guard{"{acct}:source", 1}};
+  EXPECT_THAT(PutAll({stale}), ElementsAre(false));
+  EXPECT_THAT(GetOne("{acct}:derived"), Optional(IsRecord("from v1", 1)));
+
+  // Every guard must hold; version 0 means "absent".
+  Write both = Set("{acct}:derived", "from v2");
+  both.guards = {Guard{"{acct}:source", 2}, Guard{"{acct}:missing", 0}};
+  EXPECT_THAT(PutAll({both}), ElementsAre(true));
+  both.guards = {Guard{"{acct}:source", 2}, Guard{"{acct}:missing", 1}};
+  EXPECT_THAT(PutAll({both}), ElementsAre(false));
+  EXPECT_THAT(GetOne("{acct}:derived"), Optional(IsRecord("from v2", 2)));
+}
+
 TEST_P(StoreContractTest, BinaryAndLargeValuesRoundTrip) {
   const std::string binary("\0\x01\xff\r\n{}\0tail\0", 13);
   ASSERT_EQ(binary.size(), 13u);

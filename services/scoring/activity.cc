@@ -224,13 +224,22 @@ uint64_t EventFingerprint(absl::string_view event_id) {
 }
 
 ApplyCounts ApplyEvents(const std::vector<const v1::Event*>& events, absl::Time now,
-                        v1::ActivityRecord& record) {
+                        v1::ActivityRecord& record, int dedup_window_days) {
   const int32_t today = DayOf(now);
   const int32_t first_kept_day = today - (kRetentionDays - 1);
   DropExpiredDays(record, first_kept_day);
+  auto* recent = record.mutable_recent_event_ids();
+  int forgotten = 0;
+  while (forgotten < recent->size() && recent->at(forgotten).arrival_day() <= today - dedup_window_days) {
+    ++forgotten;
+  }
+  if (forgotten > 0) recent->DeleteSubrange(0, forgotten);
 
   absl::flat_hash_set<uint64_t> seen;
-  for (const v1::DailyActivity& d : record.days()) seen.insert(d.event_fingerprints().begin(), d.event_fingerprints().end());
+  for (const v1::ArrivalFingerprints& group : *recent) {
+    seen.insert(group.fingerprints().begin(), group.fingerprints().end());
+  }
+  v1::ArrivalFingerprints* arrivals = nullptr;  // today's group, created on the first new event
 
   ApplyCounts counts;
   for (const v1::Event* event : events) {
@@ -244,9 +253,12 @@ ApplyCounts ApplyEvents(const std::vector<const v1::Event*>& events, absl::Time 
       ++counts.duplicates;
       continue;
     }
-    v1::DailyActivity& bucket = BucketFor(record, day);
-    bucket.add_event_fingerprints(fingerprint);
-    Apply(*event, record, bucket);
+    if (arrivals == nullptr) {
+      if (recent->empty() || recent->rbegin()->arrival_day() != today) recent->Add()->set_arrival_day(today);
+      arrivals = &*recent->rbegin();
+    }
+    arrivals->add_fingerprints(fingerprint);
+    Apply(*event, record, BucketFor(record, day));
     ++counts.recorded;
   }
   return counts;

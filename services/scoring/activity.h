@@ -16,6 +16,12 @@ namespace steward::scoring {
 // buckets are dropped on the next write, which bounds memory per account.
 inline constexpr int kRetentionDays = 90;
 
+// How long event ids are remembered for de-duplication, counted in days of ARRIVAL: a batch replayed
+// within this window of its first delivery changes nothing. This is the usual contract of event
+// pipelines (a retry comes within minutes or hours) and it keeps memory per account small: remembering
+// every id for the whole retention window would cost 8 bytes per event kept.
+inline constexpr int kDefaultDedupWindowDays = 7;
+
 // Distinct feature names an account's bitmap dictionary holds; uses of further features still count
 // in feature_uses but not in distinct_features (a product with more than 512 features is unusual).
 inline constexpr int kMaxTrackedFeatures = 512;
@@ -32,10 +38,11 @@ struct ApplyCounts {
 
 // Folds `events` (already validated, all for one account) into `record`: each event lands in the
 // bucket of its own day whatever order it arrives in, gauges (NPS, seats…) keep the value with the
-// latest event time, and an event whose id the record has already seen changes nothing. Drops
-// buckets that fell out of the retention window as of `now`.
+// latest event time, and an event whose id arrived within the last `dedup_window_days` changes
+// nothing. Drops buckets that fell out of the retention window, and remembered ids that fell out of
+// the de-duplication window, as of `now`.
 ApplyCounts ApplyEvents(const std::vector<const v1::Event*>& events, absl::Time now,
-                        v1::ActivityRecord& record);
+                        v1::ActivityRecord& record, int dedup_window_days = kDefaultDedupWindowDays);
 
 // Derives every feature of the account at `now` from its attributes and its activity record.
 FeatureVector ExtractFeatures(const v1::Account& account, const v1::ActivityRecord& record, absl::Time now);

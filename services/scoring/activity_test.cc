@@ -49,6 +49,21 @@ TEST(ApplyEventsTest, ReplayingABatchChangesNothing) {
   EXPECT_EQ(record.SerializeAsString(), after_first);
 }
 
+TEST(ApplyEventsTest, RemembersIdsForTheDedupWindowCountedInArrivalDays) {
+  v1::ActivityRecord record;
+  const std::vector<v1::Event> batch = {MakeEvent("e1", v1::EVENT_TYPE_LOGIN, DaysAgo(1))};
+  ASSERT_EQ(ApplyAll(batch, record).recorded, 1);
+  // Six days after it first arrived, a replay is still recognised.
+  v1::ActivityRecord replayed = record;
+  std::vector<const v1::Event*> pointers = {&batch[0]};
+  EXPECT_EQ(ApplyEvents(pointers, kNow + absl::Hours(24 * 6), replayed, 7).duplicates, 1);
+  // Once the window has passed, the id is forgotten and only the day's counters remain.
+  ApplyAll({MakeEvent("e2", v1::EVENT_TYPE_LOGIN, kNow + absl::Hours(24 * 7))}, record, kNow + absl::Hours(24 * 7));
+  ASSERT_EQ(record.recent_event_ids_size(), 1);
+  EXPECT_EQ(record.recent_event_ids(0).arrival_day(), DayOf(kNow + absl::Hours(24 * 7)));
+  EXPECT_EQ(record.recent_event_ids(0).fingerprints_size(), 1);
+}
+
 TEST(ApplyEventsTest, OutOfOrderEventsLandInTheirOwnDay) {
   v1::ActivityRecord record;
   ApplyAll({MakeEvent("recent", v1::EVENT_TYPE_LOGIN, DaysAgo(1))}, record);

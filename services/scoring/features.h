@@ -3,13 +3,15 @@
 #include <array>
 #include <cstddef>
 #include <optional>
+
 #include "absl/strings/string_view.h"
 
 namespace steward::scoring {
 
 // Every feature a scoring model, a churn rule or a CLV formula can read. Names are the contract with the
 // configuration files under config/models/ and with the API (Scores.features); the window is part of
-// the name. Counts are plain numbers, shares and rates fractions in [0, 1].
+// the name. Counts are plain numbers, shares and rates fractions in [0, 1]. New features go at the
+// end, just before kCount: cached scores store feature values by position.
 enum class Feature : int {
   kLogins7d,
   kLogins30d,

@@ -2,11 +2,10 @@
 #include "services/scoring/scoring_service.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_set.h"
-#include "absl/hash/hash.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -26,10 +25,6 @@ google::protobuf::Timestamp ToProto(absl::Time t) {
   ts.set_seconds(seconds);
   ts.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
   return ts;
-}
-
-absl::Time FromProto(const google::protobuf::Timestamp& ts) {
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
 absl::Status CorruptRecord(absl::string_view key) {
@@ -85,17 +80,26 @@ void AddFeatures(const FeatureVector& features, v1::Scores& scores) {
 
 ScoringService::ScoringService(Store& store, const Clock& clock, ModelSet models, ScoringLimits limits)
     : store_(store), clock_(clock), models_(std::move(models)), limits_(limits), churn_(models_.churn) {
-  for (const auto& [name, model] : models_.models) scorers_[name] = std::make_unique<HealthScorer>(model);
+  for (const auto& [name, model] : models_.models) {
+    scorers_[name] = std::make_unique<HealthScorer>(model);
+    model_names_.push_back(name);
+  }
+  std::sort(model_names_.begin(), model_names_.end());
+}
+
+std::vector<std::string> ScoringService::CacheKeys(const std::string& account_id) const {
+  std::vector<std::string> keys;
+  keys.reserve(model_names_.size());
+  for (const std::string& model : model_names_) keys.push_back(ScoresKey(account_id, model));
+  return keys;
 }
 
 absl::StatusOr<const HealthScorer*> ScoringService::FindModel(const std::string& name) const {
   const std::string& wanted = name.empty() ? models_.default_model : name;
   auto it = scorers_.find(wanted);
   if (it == scorers_.end()) {
-    std::vector<std::string> known;
-    for (const auto& [model_name, unused] : scorers_) known.push_back(model_name);
-    std::sort(known.begin(), known.end());
-    return FieldError("model", absl::StrCat("unknown model \"", wanted, "\"; known: ", absl::StrJoin(known, ", ")));
+    return FieldError("model",
+                      absl::StrCat("unknown model \"", wanted, "\"; known: ", absl::StrJoin(model_names_, ", ")));
   }
   return it->second.get();
 }
@@ -124,7 +128,7 @@ absl::StatusOr<v1::UpsertAccountResponse> ScoringService::UpsertAccount(const v1
   }
   // Last writer wins on attributes; the index add is idempotent, so a retry after a failure between
   // the two steps converges.
-  Write write{key, account.SerializeAsString(), std::nullopt, {}};
+  Write write{key, account.SerializeAsString(), std::nullopt, CacheKeys(account.account_id()), {}};
   if (auto put = store_.Put({&write, 1}); !put.ok()) return put.status();
   const std::string id = account.account_id();
   if (absl::Status s = store_.IndexAdd(std::string(kAccountIndex), {&id, 1}); !s.ok()) return s;
@@ -197,16 +201,6 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(const v1::
     it->second.push_back(&event);
   }
 
-  // Lock the stripes of every account in the batch, in index order so that batches never deadlock.
-  std::vector<std::size_t> stripes;
-  for (const std::string& id : account_ids) stripes.push_back(absl::HashOf(id) % kWriteStripes);
-  std::sort(stripes.begin(), stripes.end());
-  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
-  for (std::size_t stripe : stripes) write_stripes_[stripe].Lock();
-  absl::Cleanup unlock = [&] {
-    for (auto it = stripes.rbegin(); it != stripes.rend(); ++it) write_stripes_[*it].Unlock();
-  };
-
   std::vector<std::string> keys;
   keys.reserve(account_ids.size() * 2);
   for (const std::string& id : account_ids) {
@@ -223,7 +217,10 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(const v1::
   }
 
   // Run: fold each account's events into its activity record and write it back only if nobody wrote
-  // in between; accounts that lost such a race are re-read and re-applied.
+  // in between (the write also drops the account's cached scores). The first attempt takes no lock,
+  // so batches over many accounts run side by side; accounts that lost a race are re-read and retried
+  // under their write stripe, so within this process a hot account costs at most one wasted round
+  // trip per call, and only other replicas can make a retry lose again.
   v1::RecordEventsResponse response;
   std::vector<std::size_t> pending(account_ids.size());
   std::vector<std::optional<Record>> activity(account_ids.size());
@@ -231,6 +228,7 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(const v1::
     pending[a] = a;
     activity[a] = std::move((*records)[2 * a + 1]);
   }
+  StripedMutex::Lock locks;  // taken only for a retry
   for (int attempt = 0; !pending.empty(); ++attempt) {
     if (attempt == limits_.max_write_attempts) {
       return absl::AbortedError(absl::StrCat("too many concurrent writers on account \"",
@@ -244,7 +242,7 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(const v1::
       const std::string& id = account_ids[a];
       v1::ActivityRecord record;
       if (absl::Status s = ParseRecord(activity[a], ActivityKey(id), record); !s.ok()) return s;
-      const ApplyCounts folded = ApplyEvents(by_account[id], now, record);
+      const ApplyCounts folded = ApplyEvents(by_account[id], now, record, limits_.dedup_window_days);
       if (folded.recorded == 0) {
         // Nothing new (a replay, or only expired events): no write, so cached scores stay valid.
         response.set_duplicates(response.duplicates() + folded.duplicates);
@@ -253,8 +251,9 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(const v1::
       }
       counts.push_back(folded);
       written.push_back(a);
-      writes.push_back(Write{ActivityKey(id), record.SerializeAsString(),
-                             activity[a].has_value() ? activity[a]->version : 0, {}});
+      Write write{ActivityKey(id), record.SerializeAsString(), activity[a].has_value() ? activity[a]->version : 0,
+                  CacheKeys(id), {}};
+      writes.push_back(std::move(write));
     }
     if (writes.empty()) break;
     auto applied = store_.Put(writes);
@@ -272,11 +271,15 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(const v1::
         reread.push_back(writes[w].key);
       }
     }
-    if (!conflicts.empty()) {
-      auto fresh = store_.Get(reread);
-      if (!fresh.ok()) return fresh.status();
-      for (std::size_t c = 0; c < conflicts.size(); ++c) activity[conflicts[c]] = std::move((*fresh)[c]);
+    if (conflicts.empty()) break;
+    if (attempt == 0) {
+      std::vector<std::string> contended;
+      for (std::size_t a : conflicts) contended.push_back(account_ids[a]);
+      locks = write_stripes_.LockKeys(contended);
     }
+    auto fresh = store_.Get(reread);
+    if (!fresh.ok()) return fresh.status();
+    for (std::size_t c = 0; c < conflicts.size(); ++c) activity[conflicts[c]] = std::move((*fresh)[c]);
     pending = std::move(conflicts);
   }
   return response;
@@ -319,11 +322,11 @@ absl::StatusOr<v1::BatchGetScoresResponse> ScoringService::BatchGetScores(
 absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std::vector<std::string>& ids,
                                                                       const HealthScorer& scorer) {
   const std::string& model = scorer.model().name();
+  // First round trip: the accounts and their cached scores (both small).
   std::vector<std::string> keys;
-  keys.reserve(ids.size() * 3);
+  keys.reserve(ids.size() * 2);
   for (const std::string& id : ids) {
     keys.push_back(AccountKey(id));
-    keys.push_back(ActivityKey(id));
     keys.push_back(ScoresKey(id, model));
   }
   auto records = store_.Get(keys);
@@ -332,45 +335,50 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
   const absl::Time now = clock_.Now();
   const int32_t today = DayOf(now);
   std::vector<v1::Scores> out(ids.size());
-  std::vector<std::size_t> stale;  // accounts whose cache cannot be used
+  std::vector<v1::Account> accounts(ids.size());
+  std::vector<std::size_t> stale;  // accounts whose cache cannot answer
   for (std::size_t a = 0; a < ids.size(); ++a) {
-    const std::optional<Record>& account = (*records)[3 * a];
-    const std::optional<Record>& activity = (*records)[3 * a + 1];
-    const std::optional<Record>& cached = (*records)[3 * a + 2];
-    if (!account.has_value()) return AccountNotFound(ids[a]);
+    if (!(*records)[2 * a].has_value()) return AccountNotFound(ids[a]);
+    if (absl::Status s = ParseRecord((*records)[2 * a], keys[2 * a], accounts[a]); !s.ok()) return s;
+    const std::optional<Record>& cached = (*records)[2 * a + 1];
     v1::CachedScores entry;
-    if (absl::Status s = ParseRecord(cached, keys[3 * a + 2], entry); !s.ok()) return s;
-    const uint64_t activity_version = activity.has_value() ? activity->version : 0;
-    if (cached.has_value() && entry.account_version() == account->version &&
-        entry.activity_version() == activity_version && DayOf(FromProto(entry.scores().compute_time())) == today) {
-      out[a] = std::move(*entry.mutable_scores());
-      out[a].set_cached(true);
-    } else {
+    if (absl::Status s = ParseRecord(cached, keys[2 * a + 1], entry); !s.ok()) return s;
+    const absl::Time computed = absl::FromUnixSeconds(entry.compute_unix_seconds());
+    if (!cached.has_value() || DayOf(computed) != today || entry.features_size() != static_cast<int>(kFeatureCount)) {
       stale.push_back(a);
+      continue;
     }
+    FeatureVector features;
+    for (std::size_t f = 0; f < kFeatureCount; ++f) {
+      if (!std::isnan(entry.features(static_cast<int>(f)))) features.Set(static_cast<Feature>(f), entry.features(static_cast<int>(f)));
+    }
+    out[a] = Explain(accounts[a], features, scorer, computed);
+    *out[a].mutable_trend() = entry.trend();
+    out[a].set_cached(true);
   }
   if (stale.empty()) return out;
 
-  // Compute what the cache could not answer, with each account's history for the trend.
-  std::vector<std::string> history_keys;
-  for (std::size_t a : stale) history_keys.push_back(HistoryKey(ids[a], model));
-  auto histories = store_.Get(history_keys);
-  if (!histories.ok()) return histories.status();
+  // Second round trip, for what the cache could not answer: activity and score history.
+  std::vector<std::string> more_keys;
+  for (std::size_t a : stale) {
+    more_keys.push_back(ActivityKey(ids[a]));
+    more_keys.push_back(HistoryKey(ids[a], model));
+  }
+  auto more = store_.Get(more_keys);
+  if (!more.ok()) return more.status();
 
   std::vector<Write> writes;
   writes.reserve(stale.size() * 2);
   for (std::size_t s = 0; s < stale.size(); ++s) {
     const std::size_t a = stale[s];
-    const std::optional<Record>& account_record = (*records)[3 * a];
-    const std::optional<Record>& activity_record = (*records)[3 * a + 1];
-    v1::Account account;
+    const std::optional<Record>& activity_record = (*more)[2 * s];
     v1::ActivityRecord activity;
     v1::ScoreHistory history;
-    if (absl::Status st = ParseRecord(account_record, keys[3 * a], account); !st.ok()) return st;
-    if (absl::Status st = ParseRecord(activity_record, keys[3 * a + 1], activity); !st.ok()) return st;
-    if (absl::Status st = ParseRecord((*histories)[s], history_keys[s], history); !st.ok()) return st;
+    if (absl::Status st = ParseRecord(activity_record, more_keys[2 * s], activity); !st.ok()) return st;
+    if (absl::Status st = ParseRecord((*more)[2 * s + 1], more_keys[2 * s + 1], history); !st.ok()) return st;
 
-    v1::Scores scores = Compute(account, activity, scorer, now);
+    const FeatureVector features = ExtractFeatures(accounts[a], activity, now);
+    v1::Scores scores = Explain(accounts[a], features, scorer, now);
     const double score = scores.health().score();
     if (std::optional<double> past = ScoreDaysAgo(history, today, 7)) {
       scores.mutable_trend()->set_change_7d(score - *past);
@@ -381,26 +389,30 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
     RecordDailyScore(history, today, score, limits_.history_days);
 
     v1::CachedScores entry;
-    *entry.mutable_scores() = scores;
-    entry.set_account_version(account_record->version);
-    entry.set_activity_version(activity_record.has_value() ? activity_record->version : 0);
-    writes.push_back(Write{keys[3 * a + 2], entry.SerializeAsString(), std::nullopt, {}});
-    writes.push_back(Write{history_keys[s], history.SerializeAsString(), std::nullopt, {}});
+    entry.set_compute_unix_seconds(absl::ToUnixSeconds(now));
+    for (std::size_t f = 0; f < kFeatureCount; ++f) {
+      entry.add_features(features.Get(static_cast<Feature>(f)).value_or(std::nan("")));
+    }
+    *entry.mutable_trend() = scores.trend();
+    // The cache entry is written only if neither the account nor its activity changed since they were
+    // read: a writer in between has already dropped the cache, and must not see it come back stale.
+    Write cache{ScoresKey(ids[a], model), entry.SerializeAsString(), std::nullopt, {},
+                {Guard{keys[2 * a], (*records)[2 * a]->version},
+                 Guard{more_keys[2 * s], activity_record.has_value() ? activity_record->version : 0}}};
+    writes.push_back(std::move(cache));
+    // Two readers on the same day record the same day's score, so the history needs no condition.
+    writes.push_back(Write{more_keys[2 * s + 1], history.SerializeAsString(), std::nullopt, {}, {}});
     out[a] = std::move(scores);
   }
-  // Two readers computing the same account on the same day write the same entries, so unconditional
-  // writes are safe here; a reader that computed from an older activity version writes an entry whose
-  // versions no longer match, which the next read ignores.
   if (auto put = store_.Put(writes); !put.ok()) return put.status();
   return out;
 }
 
-v1::Scores ScoringService::Compute(const v1::Account& account, const v1::ActivityRecord& activity,
-                                   const HealthScorer& scorer, absl::Time now) const {
-  const FeatureVector features = ExtractFeatures(account, activity, now);
+v1::Scores ScoringService::Explain(const v1::Account& account, const FeatureVector& features,
+                                   const HealthScorer& scorer, absl::Time compute_time) const {
   v1::Scores scores;
   scores.set_account_id(account.account_id());
-  *scores.mutable_compute_time() = ToProto(now);
+  *scores.mutable_compute_time() = ToProto(compute_time);
   *scores.mutable_health() = scorer.Score(features);
   *scores.mutable_churn() = churn_.Score(features);
   *scores.mutable_clv() = ComputeLifetimeValue(account, scores.churn().probability());
@@ -429,23 +441,14 @@ absl::StatusOr<v1::SimulateScoresResponse> ScoringService::SimulateScores(
     features.Set(*feature, fv.value());
   }
   v1::SimulateScoresResponse response;
-  v1::Scores& scores = *response.mutable_scores();
-  scores.set_account_id(account.account_id());
-  *scores.mutable_compute_time() = ToProto(clock_.Now());
-  *scores.mutable_health() = (*scorer)->Score(features);
-  *scores.mutable_churn() = churn_.Score(features);
-  *scores.mutable_clv() = ComputeLifetimeValue(account, scores.churn().probability());
-  AddFeatures(features, scores);
+  *response.mutable_scores() = Explain(account, features, **scorer, clock_.Now());
   return response;
 }
 
 absl::StatusOr<v1::ListScoringModelsResponse> ScoringService::ListScoringModels(
     const v1::ListScoringModelsRequest&) {
   v1::ListScoringModelsResponse response;
-  std::vector<std::string> names;
-  for (const auto& [name, unused] : models_.models) names.push_back(name);
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) *response.add_models() = models_.models.at(name);
+  for (const std::string& name : model_names_) *response.add_models() = models_.models.at(name);
   response.set_default_model(models_.default_model);
   *response.mutable_churn_model() = models_.churn;
   return response;

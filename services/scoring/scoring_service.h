@@ -1,16 +1,16 @@
 #pragma once
 
-#include <array>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/store/store.h"
+#include "common/striped_mutex.h"
+#include "services/scoring/activity.h"
 #include "services/scoring/model/churn_scorer.h"
 #include "services/scoring/model/health_scorer.h"
 #include "services/scoring/model/model_config.h"
@@ -31,6 +31,8 @@ struct ScoringLimits {
   int max_write_attempts = 16;
   // Daily scores kept per account and model for trends.
   int history_days = 90;
+  // A replayed event is recognised if it first arrived within this many days (see activity.h).
+  int dedup_window_days = kDefaultDedupWindowDays;
 };
 
 // The scoring domain of SPEC §2: accounts, their events, and scores with explanations. It knows nothing
@@ -58,18 +60,20 @@ class ScoringService {
 
  private:
   absl::StatusOr<const HealthScorer*> FindModel(const std::string& name) const;
+  // The cached-scores keys of an account, one per model: dropped whenever the account changes.
+  std::vector<std::string> CacheKeys(const std::string& account_id) const;
+  // The explained scores of an account from its features (and trend, when known).
+  v1::Scores Explain(const v1::Account& account, const FeatureVector& features, const HealthScorer& scorer,
+                     absl::Time compute_time) const;
   // Scores `ids` (unique, validated) under one model, reading and writing the store in a few round
   // trips whatever the number of accounts.
   absl::StatusOr<std::vector<v1::Scores>> ScoreAccounts(const std::vector<std::string>& ids,
                                                         const HealthScorer& scorer);
-  v1::Scores Compute(const v1::Account& account, const v1::ActivityRecord& activity,
-                     const HealthScorer& scorer, absl::Time now) const;
 
-  // Writers of the same account inside this process take turns on one of these stripes before their
-  // read-modify-write, so a hot account costs no wasted round trips here; the store's versioned
-  // writes still guard against other replicas.
-  static constexpr std::size_t kWriteStripes = 64;
-  std::array<absl::Mutex, kWriteStripes> write_stripes_;
+  // Writers that lost a race on an account retry under its stripe (see RecordEvents).
+  StripedMutex write_stripes_;
+  // Names of the loaded models, sorted.
+  std::vector<std::string> model_names_;
 
   Store& store_;
   const Clock& clock_;
