@@ -17,6 +17,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/logging.h"
@@ -150,6 +151,9 @@ int Run() {
 }  // namespace steward
 
 int main(int argc, char** argv) {
+  // Mutex deadlock detection is a debugging aid (the tests keep it); in the server it costs a graph
+  // update on every lock.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage("steward: Steward's gRPC server; hosts any subset of its services.");
   absl::ParseCommandLine(argc, argv);
   return steward::Run();

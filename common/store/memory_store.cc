@@ -48,6 +48,23 @@ absl::Status MemoryStore::Delete(absl::Span<const std::string> keys) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::optional<Record>>> MemoryStore::GetAndTrack(
+    absl::Span<const std::string> keys) {
+  return Get(keys);
+}
+
+std::optional<std::vector<Record>> MemoryStore::TryGetLocal(absl::Span<const std::string> keys) {
+  std::vector<Record> out;
+  out.reserve(keys.size());
+  absl::MutexLock lock(&mu_);
+  for (const std::string& key : keys) {
+    auto it = records_.find(key);
+    if (it == records_.end()) return std::nullopt;
+    out.push_back(it->second);
+  }
+  return out;
+}
+
 absl::Status MemoryStore::IndexAdd(const std::string& index, absl::Span<const std::string> members) {
   absl::MutexLock lock(&mu_);
   auto& set = indexes_[index];

@@ -17,6 +17,10 @@ class MemoryStore final : public Store {
   absl::StatusOr<std::vector<std::optional<Record>>> Get(absl::Span<const std::string> keys) override;
   absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) override;
   absl::Status Delete(absl::Span<const std::string> keys) override;
+  // Same as Get: every record lives in this process, so every one is always "tracked".
+  absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(absl::Span<const std::string> keys) override;
+  // A lookup under the mutex; nullopt if any key is missing.
+  std::optional<std::vector<Record>> TryGetLocal(absl::Span<const std::string> keys) override;
   absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override;
   absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index,
                                                      const std::string& start_after,

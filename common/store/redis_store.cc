@@ -1,11 +1,16 @@
 #include "common/store/redis_store.h"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <deque>
 #include <utility>
 
@@ -21,6 +26,19 @@ namespace steward {
 namespace {
 
 constexpr size_t kVersionDigits = 16;
+
+// Client-side caching: where Redis (RESP2) publishes invalidations of tracked keys.
+constexpr absl::string_view kInvalidationChannel = "__redis__:invalidate";
+// How long the invalidation thread waits on its socket before it checks for shutdown.
+constexpr int kListenPollMillis = 50;
+// After this much silence the invalidation thread sends a PING; if no reply follows within the
+// command timeout (at least kHeartbeatMinTimeout), the connection counts as broken: notices sent on a
+// half-dead connection would be lost without any error.
+constexpr absl::Duration kHeartbeatInterval = absl::Seconds(1);
+constexpr absl::Duration kHeartbeatMinTimeout = absl::Seconds(1);
+// Reconnect backoff of the invalidation connection: doubles from min to max.
+constexpr absl::Duration kListenBackoffMin = absl::Milliseconds(50);
+constexpr absl::Duration kListenBackoffMax = absl::Seconds(1);
 
 // Put's atomic step. KEYS = [key, guard keys..., also_delete keys...]; ARGV = [expected version as
 // 16 hex digits, or "-" for an unconditional write; value; number of guards; guard versions as 16 hex
@@ -217,7 +235,15 @@ void RedisStore::ReplyDeleter::operator()(redisReply* reply) const { freeReplyOb
 RedisStore::RedisStore(RedisOptions options)
     : options_(std::move(options)), endpoint_(absl::StrCat(options_.host, ":", options_.port)) {}
 
-RedisStore::~RedisStore() = default;
+RedisStore::~RedisStore() {
+  stop_.Notify();
+  if (wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t written = write(wake_fd_, &one, sizeof(one));
+  }
+  if (listener_thread_.joinable()) listener_thread_.join();
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
 
 absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Connect(RedisOptions options) {
   if (options.host.empty()) return absl::InvalidArgumentError("Redis host is empty");
@@ -233,6 +259,10 @@ absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Connect(RedisOptions opt
     return absl::InvalidArgumentError(
         "Redis connect and command timeouts must be positive, and the pool wait timeout not negative");
   }
+  if (options.client_side_caching && options.local_cache_max_entries < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Redis local cache size ", options.local_cache_max_entries, " is below 1"));
+  }
   auto store = absl::WrapUnique(new RedisStore(std::move(options)));
 
   absl::StatusOr<ReplyPtr> pong = store->Call(Command{"PING"}, /*may_repeat=*/false);
@@ -244,6 +274,26 @@ absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Connect(RedisOptions opt
     return absl::InternalError(absl::StrCat("redis ", store->endpoint_, ": SCRIPT LOAD returned no SHA1"));
   }
   store->put_script_sha_ = std::string(ReplyText(**sha));
+
+  if (store->options_.client_side_caching) {
+    // Synchronously, so that caching works from the first call; if the invalidation connection
+    // cannot be made now, the store still serves (uncached) and the thread keeps trying.
+    absl::StatusOr<Listener> listener = store->OpenListener();
+    ContextPtr context;
+    if (listener.ok()) {
+      store->TrackingRestored(listener->client_id);
+      context = std::move(listener->context);
+    } else {
+      Log(LogLevel::kWarning, "redis_tracking_lost",
+          {{"endpoint", store->endpoint_}, {"error", std::string(listener.status().message())}});
+      store->tracking_lost_logged_ = true;
+    }
+    store->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    RedisStore* raw = store.get();
+    store->listener_thread_ = std::thread([raw, context = std::move(context)]() mutable {
+      raw->ListenLoop(std::move(context));
+    });
+  }
   return store;
 }
 
@@ -255,7 +305,13 @@ absl::StatusOr<std::vector<std::optional<Record>>> RedisStore::Get(absl::Span<co
   for (const std::string& key : keys) mget.Add(key);
   absl::StatusOr<ReplyPtr> reply = Call(mget, /*may_repeat=*/true);
   if (!reply.ok()) return reply.status();
-  const redisReply& array = **reply;
+  return ParseRecords(keys, **reply);
+}
+
+absl::StatusOr<std::vector<std::optional<Record>>> RedisStore::ParseRecords(absl::Span<const std::string> keys,
+                                                                            const redisReply& array) const {
+  std::vector<std::optional<Record>> out;
+  if (array.type == REDIS_REPLY_ERROR) return ReplyErrorStatus("MGET", array);
   if (array.type != REDIS_REPLY_ARRAY || array.elements != keys.size()) {
     return absl::InternalError(absl::StrCat("redis ", endpoint_, ": MGET of ", keys.size(),
                                             " keys returned an unexpected reply"));
@@ -306,6 +362,15 @@ absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes
   std::vector<Command> commands;
   commands.reserve(writes.size());
   for (const Write& write : writes) commands.push_back(script_call(write, "EVALSHA", put_script_sha_));
+  // Local copies go before the write is sent (no reader of this store sees the old value from now
+  // on) and again once it is done, whatever the outcome: a GetAndTrack that read the old value
+  // between the two may have held it, and Redis's invalidation of it may not have arrived yet.
+  DropLocal(writes);
+  struct DropAgain {
+    RedisStore* store;
+    absl::Span<const Write> writes;
+    ~DropAgain() { store->DropLocal(writes); }
+  } drop_again{this, writes};
   // Writes are not safe to repeat blindly: the first attempt may have been applied.
   absl::StatusOr<std::vector<ReplyPtr>> replies = RoundTrip(commands, /*may_repeat=*/false);
   if (!replies.ok()) return replies.status();
@@ -347,7 +412,67 @@ absl::Status RedisStore::Delete(absl::Span<const std::string> keys) {
   Command del;
   del.Add("DEL");
   for (const std::string& key : keys) del.Add(key);
-  return Call(del, /*may_repeat=*/true).status();
+  DropLocal(keys);  // before and after, as in Put
+  absl::Status status = Call(del, /*may_repeat=*/true).status();
+  DropLocal(keys);
+  return status;
+}
+
+absl::StatusOr<std::vector<std::optional<Record>>> RedisStore::GetAndTrack(absl::Span<const std::string> keys) {
+  uint64_t seq = 0;
+  bool enabled = false;
+  {
+    absl::ReaderMutexLock lock(&cache_mu_);
+    // Before sending: any invalidation, write or tracking change from here on makes the reply
+    // unfit to hold, since it may concern a value older than what the reply carries or a
+    // connection whose notices go nowhere.
+    enabled = caching_enabled_;
+    seq = invalidation_seq_;
+  }
+  if (!enabled || keys.empty()) return Get(keys);
+  std::vector<Command> commands;
+  commands.reserve(2);
+  commands.push_back(Command{"CLIENT", "CACHING", "yes"});
+  Command& mget = commands.emplace_back();
+  mget.Add("MGET");
+  for (const std::string& key : keys) mget.Add(key);
+  absl::StatusOr<std::vector<ReplyPtr>> replies = RoundTrip(commands, /*may_repeat=*/true);
+  if (!replies.ok()) return replies.status();
+  absl::StatusOr<std::vector<std::optional<Record>>> records = ParseRecords(keys, *(*replies)[1]);
+  if (!records.ok()) return records.status();
+
+  // CLIENT CACHING fails on a connection without tracking (registration failed, or opened while
+  // the invalidation connection was down): then Redis will not report changes, so hold nothing.
+  const redisReply& caching = *(*replies)[0];
+  if (caching.type != REDIS_REPLY_STATUS) return records;
+  size_t present = 0;
+  for (const std::optional<Record>& record : *records) present += record.has_value() ? 1 : 0;
+  if (present == 0) return records;
+  absl::flat_hash_map<std::string, Record> evicted;  // destroyed outside the lock
+  {
+    absl::MutexLock lock(&cache_mu_);
+    if (!caching_enabled_ || invalidation_seq_ != seq) return records;
+    if (cache_.size() + present > static_cast<size_t>(options_.local_cache_max_entries)) {
+      evicted.swap(cache_);
+    }
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if ((*records)[i].has_value()) cache_.insert_or_assign(keys[i], *(*records)[i]);
+    }
+  }
+  return records;
+}
+
+std::optional<std::vector<Record>> RedisStore::TryGetLocal(absl::Span<const std::string> keys) {
+  std::vector<Record> out;
+  out.reserve(keys.size());
+  absl::ReaderMutexLock lock(&cache_mu_);
+  if (!caching_enabled_ && !keys.empty()) return std::nullopt;
+  for (const std::string& key : keys) {
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return std::nullopt;
+    out.push_back(it->second);
+  }
+  return out;
 }
 
 absl::Status RedisStore::IndexAdd(const std::string& index, absl::Span<const std::string> members) {
@@ -401,7 +526,12 @@ absl::StatusOr<int64_t> RedisStore::MemoryUsage(const std::string& key) {
   return static_cast<int64_t>((*reply)->integer);
 }
 
-absl::Status RedisStore::FlushDb() { return Call(Command{"FLUSHDB"}, /*may_repeat=*/true).status(); }
+absl::Status RedisStore::FlushDb() {
+  ClearLocal();
+  absl::Status status = Call(Command{"FLUSHDB"}, /*may_repeat=*/true).status();
+  ClearLocal();
+  return status;
+}
 
 absl::StatusOr<RedisStore::ReplyPtr> RedisStore::Call(const Command& command, bool may_repeat) {
   absl::StatusOr<std::vector<ReplyPtr>> replies = RoundTrip(absl::MakeConstSpan(&command, 1), may_repeat);
@@ -518,6 +648,19 @@ absl::StatusOr<RedisStore::ContextPtr> RedisStore::OpenConnection() {
                                                      ReplyText(*reply->front())));
     }
   }
+  // Read after Acquire took its generation: a connection that still registers with an old id
+  // belongs to an older generation and is closed on release (see TrackingRestored).
+  if (const int64_t redirect = redirect_id_.load(); options_.client_side_caching && redirect != 0) {
+    Command tracking{"CLIENT", "TRACKING", "on", "REDIRECT"};
+    tracking.AddOwned(absl::StrCat(redirect)).Add("OPTIN");
+    absl::StatusOr<std::vector<ReplyPtr>> reply = RoundTripOnce(context.get(), absl::MakeConstSpan(&tracking, 1));
+    if (!reply.ok()) return reply.status();
+    // Not an error for ordinary calls: this connection just never holds anything (its CLIENT
+    // CACHING fails), and caching stays off until tracking is restored.
+    if (reply->front()->type == REDIS_REPLY_ERROR) {
+      TrackingRegistrationFailed(redirect, ReplyText(*reply->front()));
+    }
+  }
   return context;
 }
 
@@ -563,6 +706,224 @@ absl::Status RedisStore::ReplyErrorStatus(absl::string_view what, const redisRep
   }
   if (absl::StartsWith(error, "OOM")) return absl::ResourceExhaustedError(message);
   return absl::InternalError(message);
+}
+
+}  // namespace steward
+
+namespace steward {
+
+absl::StatusOr<RedisStore::Listener> RedisStore::OpenListener() {
+  ContextPtr context(redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                             absl::ToTimeval(options_.connect_timeout)));
+  if (context == nullptr) {
+    return absl::ResourceExhaustedError(absl::StrCat("redis ", endpoint_, ": cannot allocate a connection"));
+  }
+  if (context->err != 0) {
+    return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": cannot connect: ", context->errstr));
+  }
+  if (redisSetTimeout(context.get(), absl::ToTimeval(options_.command_timeout)) != REDIS_OK) {
+    return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": cannot set timeout: ", context->errstr));
+  }
+  std::vector<Command> commands;
+  commands.push_back(Command{"CLIENT", "ID"});
+  commands.push_back(Command{"SUBSCRIBE", kInvalidationChannel});
+  absl::StatusOr<std::vector<ReplyPtr>> replies = RoundTripOnce(context.get(), commands);
+  if (!replies.ok()) return replies.status();
+  const redisReply& id = *(*replies)[0];
+  if (id.type == REDIS_REPLY_ERROR) return ReplyErrorStatus("CLIENT ID", id);
+  if (id.type != REDIS_REPLY_INTEGER || id.integer <= 0) {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": CLIENT ID returned an unexpected reply"));
+  }
+  const redisReply& subscribed = *(*replies)[1];
+  if (subscribed.type == REDIS_REPLY_ERROR) return ReplyErrorStatus("SUBSCRIBE", subscribed);
+  if (subscribed.type != REDIS_REPLY_ARRAY || subscribed.elements != 3 ||
+      subscribed.element[0]->type != REDIS_REPLY_STRING || ReplyText(*subscribed.element[0]) != "subscribe") {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": SUBSCRIBE returned an unexpected reply"));
+  }
+  return Listener{std::move(context), static_cast<int64_t>(id.integer)};
+}
+
+void RedisStore::ListenLoop(ContextPtr listener) {
+  absl::Duration backoff = kListenBackoffMin;
+  absl::Time last_heard = absl::Now();
+  std::optional<absl::Time> ping_sent;
+  while (!stop_.HasBeenNotified()) {
+    if (listener == nullptr) {
+      if (stop_.WaitForNotificationWithTimeout(backoff)) break;
+      absl::StatusOr<Listener> opened = OpenListener();
+      if (!opened.ok()) {
+        backoff = std::min(backoff * 2, kListenBackoffMax);
+        continue;
+      }
+      backoff = kListenBackoffMin;
+      listener = std::move(opened->context);
+      last_heard = absl::Now();
+      ping_sent.reset();
+      TrackingRestored(opened->client_id);
+      continue;
+    }
+    const absl::Status status = PumpInvalidations(listener.get(), last_heard, ping_sent);
+    if (!status.ok()) {
+      listener.reset();
+      if (!tracking_lost_logged_) {
+        Log(LogLevel::kWarning, "redis_tracking_lost",
+            {{"endpoint", endpoint_}, {"error", std::string(status.message())}});
+        tracking_lost_logged_ = true;
+      }
+      TrackingLost();
+    }
+  }
+}
+
+absl::Status RedisStore::PumpInvalidations(redisContext* listener, absl::Time& last_heard,
+                                           std::optional<absl::Time>& ping_sent) {
+  // First whatever is already buffered (a read may bring several messages; the first ones may have
+  // come with the SUBSCRIBE reply), since poll only reports what is still in the socket.
+  for (;;) {
+    void* reply = nullptr;
+    if (redisGetReplyFromReader(listener, &reply) != REDIS_OK) {
+      return absl::InternalError(absl::StrCat("redis ", endpoint_, ": protocol error: ", listener->errstr));
+    }
+    if (reply == nullptr) break;
+    ReplyPtr message(static_cast<redisReply*>(reply));
+    ApplyInvalidation(*message);
+    last_heard = absl::Now();
+    ping_sent.reset();
+  }
+
+  pollfd fds[2] = {{listener->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};  // poll skips a negative fd
+  const int ready = poll(fds, 2, kListenPollMillis);
+  if (ready < 0) {
+    if (errno == EINTR) return absl::OkStatus();
+    return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": poll failed: ", strerror(errno)));
+  }
+  if (fds[1].revents != 0) return absl::OkStatus();  // shutting down; the caller sees stop_
+  if (fds[0].revents != 0) {
+    // Readable, closed or failed: the read tells which.
+    if (redisBufferRead(listener) != REDIS_OK) {
+      return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": invalidation connection failed: ",
+                                                 listener->errstr[0] != '\0' ? listener->errstr : "unknown error"));
+    }
+    return absl::OkStatus();
+  }
+
+  const absl::Time now = absl::Now();
+  if (ping_sent.has_value()) {
+    if (now - *ping_sent > std::max(options_.command_timeout, kHeartbeatMinTimeout)) {
+      return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": invalidation connection does not answer PING"));
+    }
+  } else if (now - last_heard > kHeartbeatInterval) {
+    ScopedSigpipeBlock no_sigpipe;
+    if (redisAppendCommand(listener, "PING") != REDIS_OK) {
+      return absl::ResourceExhaustedError(absl::StrCat("redis ", endpoint_, ": cannot buffer PING"));
+    }
+    int done = 0;
+    while (!done) {
+      if (redisBufferWrite(listener, &done) != REDIS_OK) {
+        return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": invalidation connection failed: ",
+                                                   listener->errstr));
+      }
+    }
+    ping_sent = now;
+  }
+  return absl::OkStatus();
+}
+
+void RedisStore::ApplyInvalidation(const redisReply& message) {
+  // ["message", channel, payload]; payload is the array of invalidated keys, or null when Redis
+  // dropped all tracking (FLUSHALL, FLUSHDB, tracking table overflow). Other replies ("pong",
+  // "subscribe") change nothing.
+  if (message.type != REDIS_REPLY_ARRAY || message.elements < 1 ||
+      message.element[0]->type != REDIS_REPLY_STRING || ReplyText(*message.element[0]) != "message") {
+    return;
+  }
+  const redisReply* payload = message.elements >= 3 ? message.element[2] : nullptr;
+  if (payload == nullptr || payload->type != REDIS_REPLY_ARRAY) {
+    ClearLocal();  // null, or something unexpected: forgetting everything is always safe
+    return;
+  }
+  absl::MutexLock lock(&cache_mu_);
+  for (size_t i = 0; i < payload->elements; ++i) {
+    const redisReply& key = *payload->element[i];
+    if (key.type == REDIS_REPLY_STRING) cache_.erase(ReplyText(key));
+  }
+  ++invalidation_seq_;
+}
+
+void RedisStore::TrackingLost() {
+  redirect_id_.store(0);  // connections opened from now on do not register with a dead id
+  absl::flat_hash_map<std::string, Record> dropped;
+  absl::MutexLock lock(&cache_mu_);
+  caching_enabled_ = false;
+  dropped.swap(cache_);
+  ++invalidation_seq_;
+}
+
+void RedisStore::TrackingRestored(int64_t client_id) {
+  // Order matters. 1. New connections register with the new id. 2. Every older connection goes:
+  // idle ones now, leased ones when released (their generation is old). 3. Only then caching
+  // comes back, with a new sequence number, so a GetAndTrack that began before this (maybe on an
+  // old connection, whose notices went to a dead id) cannot hold its result, and one that begins
+  // after can only get a connection registered with the new id.
+  redirect_id_.store(client_id);
+  std::vector<ContextPtr> to_close;
+  {
+    absl::MutexLock lock(&mu_);
+    ++generation_;
+    to_close.swap(idle_);
+    open_ -= static_cast<int>(to_close.size());
+  }
+  to_close.clear();  // closes the sockets outside the lock
+  {
+    absl::flat_hash_map<std::string, Record> dropped;
+    absl::MutexLock lock(&cache_mu_);
+    dropped.swap(cache_);
+    ++invalidation_seq_;
+    caching_enabled_ = true;
+  }
+  if (tracking_lost_logged_) {
+    Log(LogLevel::kInfo, "redis_tracking_restored", {{"endpoint", endpoint_}});
+    tracking_lost_logged_ = false;
+  }
+}
+
+void RedisStore::TrackingRegistrationFailed(int64_t client_id, absl::string_view error) {
+  {
+    absl::flat_hash_map<std::string, Record> dropped;
+    absl::MutexLock lock(&cache_mu_);
+    // A failure against an id that is no longer current says nothing about the current one.
+    if (!caching_enabled_ || redirect_id_.load() != client_id) return;
+    caching_enabled_ = false;
+    dropped.swap(cache_);
+    ++invalidation_seq_;
+  }
+  Log(LogLevel::kWarning, "redis_tracking_unavailable",
+      {{"endpoint", endpoint_}, {"error", std::string(error)}});
+}
+
+void RedisStore::DropLocal(absl::Span<const Write> writes) {
+  if (!options_.client_side_caching) return;
+  absl::MutexLock lock(&cache_mu_);
+  for (const Write& write : writes) {
+    cache_.erase(write.key);
+    for (const std::string& key : write.also_delete) cache_.erase(key);
+  }
+  ++invalidation_seq_;
+}
+
+void RedisStore::DropLocal(absl::Span<const std::string> keys) {
+  if (!options_.client_side_caching) return;
+  absl::MutexLock lock(&cache_mu_);
+  for (const std::string& key : keys) cache_.erase(key);
+  ++invalidation_seq_;
+}
+
+void RedisStore::ClearLocal() {
+  if (!options_.client_side_caching) return;
+  absl::flat_hash_map<std::string, Record> dropped;  // destroyed outside the lock
+  absl::MutexLock lock(&cache_mu_);
+  dropped.swap(cache_);
+  ++invalidation_seq_;
 }
 
 }  // namespace steward

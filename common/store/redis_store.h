@@ -6,13 +6,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/store/store.h"
@@ -36,6 +39,13 @@ struct RedisOptions {
   absl::Duration command_timeout = absl::Milliseconds(500);
   // How long a caller waits for a free connection before giving up with UNAVAILABLE.
   absl::Duration pool_wait_timeout = absl::Seconds(1);
+  // Server-assisted client-side caching (Redis 6+ CLIENT TRACKING, see RedisStore): GetAndTrack keeps
+  // copies that TryGetLocal answers from until Redis reports a change. Off: GetAndTrack is Get and
+  // TryGetLocal never answers.
+  bool client_side_caching = true;
+  // Most records held locally. When an insert would go beyond it, the whole local cache is emptied
+  // (simple, and it refills on demand).
+  int local_cache_max_entries = 200'000;
 };
 
 // Parses "redis://host[:port][/db]" (host may be a bracketed IPv6 literal). Anything else (another
@@ -55,7 +65,16 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(std::string_view url);
 // is dropped, together with every idle one (they most likely broke too), and new ones are made on
 // demand, so calls work again as soon as Redis is back, without restarting the process.
 //
-// Thread-safe. Blocking: call it from worker threads, never from a gRPC reactor.
+// Client-side caching (options.client_side_caching): a dedicated connection, read by a background
+// thread, subscribes to __redis__:invalidate; every pooled connection is opened with
+// `CLIENT TRACKING on REDIRECT <that connection's id> OPTIN`, and GetAndTrack sends
+// `CLIENT CACHING yes` before its MGET, so Redis tells the thread whenever any client changes a key
+// this store holds. The invalidation connection going away loses notices silently (RESP2), so then
+// the local cache is emptied and off until the thread has reconnected and every pooled connection
+// has been re-created against the new id (logged as redis_tracking_lost / redis_tracking_restored).
+//
+// Thread-safe. Blocking: call it from worker threads, never from a gRPC reactor; the one exception
+// is TryGetLocal, which never does I/O and only takes a short in-memory lock.
 class RedisStore final : public Store {
  public:
   // Opens one connection, checks it with PING and loads the Put script. Fails fast (UNAVAILABLE)
@@ -63,6 +82,8 @@ class RedisStore final : public Store {
   // nonsensical options.
   static absl::StatusOr<std::unique_ptr<RedisStore>> Connect(RedisOptions options);
 
+  // Stops the invalidation thread (at once, or after its connection attempt in progress: at most
+  // connect_timeout + command_timeout).
   ~RedisStore() override;
   RedisStore(const RedisStore&) = delete;
   RedisStore& operator=(const RedisStore&) = delete;
@@ -74,6 +95,12 @@ class RedisStore final : public Store {
   absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) override;
   // One DEL round trip.
   absl::Status Delete(absl::Span<const std::string> keys) override;
+  // One pipelined round trip: CLIENT CACHING yes, MGET. The present records are held locally unless
+  // an invalidation or a write through this store happened meanwhile (then the result is returned
+  // but not held) or caching is off.
+  absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(absl::Span<const std::string> keys) override;
+  // In-memory only; nullopt whenever caching is off or unavailable.
+  std::optional<std::vector<Record>> TryGetLocal(absl::Span<const std::string> keys) override;
   // One ZADD round trip.
   absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override;
   // One ZRANGEBYLEX round trip.
@@ -85,7 +112,8 @@ class RedisStore final : public Store {
   // and benchmarks of the record layout.
   absl::StatusOr<int64_t> MemoryUsage(const std::string& key);
 
-  // Deletes every key of the configured database. For tests and benchmarks only.
+  // Deletes every key of the configured database (and empties the local cache). For tests and
+  // benchmarks only.
   absl::Status FlushDb();
 
   // "host:port", for messages.
@@ -132,6 +160,37 @@ class RedisStore final : public Store {
   void NoteSuccess();
 
   absl::Status ReplyErrorStatus(absl::string_view what, const redisReply& reply) const;
+  // Parses an MGET reply for `keys`.
+  absl::StatusOr<std::vector<std::optional<Record>>> ParseRecords(absl::Span<const std::string> keys,
+                                                                  const redisReply& array) const;
+
+  // --- Client-side caching ---
+  struct Listener {
+    ContextPtr context;
+    int64_t client_id = 0;
+  };
+  // Opens the invalidation connection: CLIENT ID, SUBSCRIBE __redis__:invalidate.
+  absl::StatusOr<Listener> OpenListener();
+  // The background thread: reads invalidations from `listener` (may be null: connect first) until
+  // stop_ is notified, reconnecting with bounded backoff.
+  void ListenLoop(ContextPtr listener);
+  // Waits a short while for invalidations on `listener` and applies them; an error means the
+  // connection is unusable.
+  absl::Status PumpInvalidations(redisContext* listener, absl::Time& last_heard,
+                                 std::optional<absl::Time>& ping_sent);
+  void ApplyInvalidation(const redisReply& message);
+  // The invalidation connection broke (or never came up): caching off, cache emptied.
+  void TrackingLost();
+  // A new invalidation connection with `client_id` is up: re-create every pooled connection so that
+  // it registers with the new id, then turn caching on.
+  void TrackingRestored(int64_t client_id);
+  // A pooled connection could not enable tracking with `client_id`: caching off until the next
+  // TrackingRestored.
+  void TrackingRegistrationFailed(int64_t client_id, absl::string_view error);
+  // Drops the local copies of `keys` and bumps the invalidation sequence.
+  void DropLocal(absl::Span<const Write> writes);
+  void DropLocal(absl::Span<const std::string> keys);
+  void ClearLocal();
 
   const RedisOptions options_;
   const std::string endpoint_;
@@ -148,6 +207,24 @@ class RedisStore final : public Store {
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
 
   std::atomic<bool> reachable_{true};
+
+  // Local cache. Lock order: cache_mu_ and mu_ are never held together.
+  absl::Mutex cache_mu_;
+  absl::flat_hash_map<std::string, Record> cache_ ABSL_GUARDED_BY(cache_mu_);
+  // Bumped by every invalidation, every write through this store, and every loss or restore of
+  // tracking. GetAndTrack holds its result only if this did not move during its round trip, so an
+  // invalidation that overtakes the reply it concerns can never leave a stale copy behind.
+  uint64_t invalidation_seq_ ABSL_GUARDED_BY(cache_mu_) = 0;
+  bool caching_enabled_ ABSL_GUARDED_BY(cache_mu_) = false;
+  // Client id of the invalidation connection that new pooled connections redirect to; 0 = none.
+  std::atomic<int64_t> redirect_id_{0};
+  // Only the listener thread (or Connect, before it starts) touches this.
+  bool tracking_lost_logged_ = false;
+  absl::Notification stop_;
+  // Also signalled on shutdown, to wake the thread from poll at once (-1 if unavailable: then it
+  // notices within one poll interval).
+  int wake_fd_ = -1;
+  std::thread listener_thread_;
 };
 
 }  // namespace steward

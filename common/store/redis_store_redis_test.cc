@@ -4,6 +4,7 @@
 
 #include "common/store/redis_store.h"
 
+#include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -195,6 +196,131 @@ TEST_F(RedisStoreTest, NonRecordValuesAreInternalErrors) {
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->front(), std::nullopt);
   EXPECT_EQ(store_->Put({Set("idx", "v")}).status().code(), absl::StatusCode::kInternal);
+}
+
+// Polls `condition` every millisecond for up to `limit`: a bound on waiting, not a timing assertion.
+template <typename Condition>
+bool Eventually(Condition condition, absl::Duration limit = absl::Seconds(2)) {
+  const absl::Time deadline = absl::Now() + limit;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+// GetAndTrack until the key is answered locally (a single tracked read may decline to hold its
+// result when an unrelated invalidation crossed it); returns the local answer.
+std::optional<Record> TrackUntilHeld(RedisStore& store, const std::string& key,
+                                     absl::Duration limit = absl::Seconds(2)) {
+  std::optional<Record> held;
+  Eventually(
+      [&] {
+        if (!store.GetAndTrack({key}).ok()) return false;
+        std::optional<std::vector<Record>> local = store.TryGetLocal({key});
+        if (local.has_value()) held = local->front();
+        return held.has_value();
+      },
+      limit);
+  return held;
+}
+
+TEST_F(RedisStoreTest, AnotherReplicasWriteInvalidatesTheLocalCopy) {
+  absl::StatusOr<std::unique_ptr<RedisStore>> other = RedisStore::Connect(ShortTimeouts(server_.port()));
+  ASSERT_TRUE(other.ok()) << other.status();
+  RedisStore& a = *store_;
+  RedisStore& b = **other;
+
+  ASSERT_TRUE(b.Put({Set("{acct}:scores", "v1"), Set("{acct}:profile", "p1")}).ok());
+  std::optional<Record> held = TrackUntilHeld(a, "{acct}:scores");
+  ASSERT_TRUE(held.has_value()) << "tracked record never answered locally";
+  EXPECT_EQ(held->value, "v1");
+  ASSERT_TRUE(TrackUntilHeld(a, "{acct}:profile").has_value());
+
+  const absl::Time written = absl::Now();
+  ASSERT_TRUE(b.Put({Set("{acct}:scores", "v2")}).ok());
+  EXPECT_TRUE(Eventually([&] { return !a.TryGetLocal({"{acct}:scores"}).has_value(); }))
+      << "the other replica's write never invalidated the local copy";
+  const absl::Duration invalidation_latency = absl::Now() - written;
+  // Only the written key goes.
+  EXPECT_TRUE(a.TryGetLocal({"{acct}:profile"}).has_value());
+
+  absl::StatusOr<std::vector<std::optional<Record>>> got = a.GetAndTrack({"{acct}:scores"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->front().has_value());
+  EXPECT_EQ(got->front()->value, "v2");
+  EXPECT_EQ(got->front()->version, 2u);
+  held = TrackUntilHeld(a, "{acct}:scores");
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->value, "v2");
+
+  // Deletes and flushes by another replica invalidate too.
+  ASSERT_TRUE(b.Delete({"{acct}:scores"}).ok());
+  EXPECT_TRUE(Eventually([&] { return !a.TryGetLocal({"{acct}:scores"}).has_value(); }));
+  ASSERT_TRUE(b.FlushDb().ok());
+  EXPECT_TRUE(Eventually([&] { return !a.TryGetLocal({"{acct}:profile"}).has_value(); }));
+  std::cerr << "invalidation latency: " << absl::FormatDuration(invalidation_latency) << "\n";
+}
+
+TEST_F(RedisStoreTest, RedisRestartTurnsLocalCachingOffUntilTrackingIsBack) {
+  ASSERT_TRUE(store_->Put({Set("k", "before")}).ok());
+  ASSERT_TRUE(TrackUntilHeld(*store_, "k").has_value());
+
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(server_.Stop().ok());
+  // The broken invalidation connection is noticed (it is closed, not silent) and the copy goes.
+  EXPECT_TRUE(Eventually([&] { return !store_->TryGetLocal({"k"}).has_value(); }));
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(store_->TryGetLocal({"k"}), std::nullopt);
+    EXPECT_EQ(store_->GetAndTrack({"k"}).status().code(), absl::StatusCode::kUnavailable);
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+
+  ASSERT_TRUE(server_.Start().ok());
+  // The restarted server is empty: nothing old may be answered.
+  EXPECT_EQ(store_->TryGetLocal({"k"}), std::nullopt);
+  bool stale = false;
+  const bool back = Eventually(
+      [&] {
+        std::optional<std::vector<Record>> local = store_->TryGetLocal({"k"});
+        if (local.has_value() && local->front().value != "after") stale = true;
+        if (!store_->Put({Set("k", "after")}).ok()) return false;
+        std::optional<std::vector<Record>> held = std::nullopt;
+        if (store_->GetAndTrack({"k"}).ok()) held = store_->TryGetLocal({"k"});
+        return held.has_value() && held->front().value == "after";
+      },
+      absl::Seconds(10));
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(back) << "local caching never came back after the restart";
+  EXPECT_FALSE(stale);
+  EXPECT_THAT(log, HasSubstr("redis_tracking_lost"));
+  EXPECT_THAT(log, HasSubstr("redis_tracking_restored"));
+}
+
+TEST_F(RedisStoreTest, WithoutClientSideCachingNothingIsAnsweredLocally) {
+  RedisOptions options = ShortTimeouts(server_.port());
+  options.client_side_caching = false;
+  absl::StatusOr<std::unique_ptr<RedisStore>> plain = RedisStore::Connect(options);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE((*plain)->Put({Set("k", "v")}).ok());
+  absl::StatusOr<std::vector<std::optional<Record>>> got = (*plain)->GetAndTrack({"k"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->front().has_value());
+  EXPECT_EQ(got->front()->value, "v");
+  EXPECT_EQ((*plain)->TryGetLocal({"k"}), std::nullopt);
+}
+
+TEST_F(RedisStoreTest, TheLocalCacheStaysWithinItsBound) {
+  RedisOptions options = ShortTimeouts(server_.port());
+  options.local_cache_max_entries = 2;
+  absl::StatusOr<std::unique_ptr<RedisStore>> small = RedisStore::Connect(options);
+  ASSERT_TRUE(small.ok()) << small.status();
+  ASSERT_TRUE((*small)->Put({Set("a", "A"), Set("b", "B"), Set("c", "C")}).ok());
+  ASSERT_TRUE(TrackUntilHeld(**small, "a").has_value());
+  ASSERT_TRUE(TrackUntilHeld(**small, "b").has_value());
+  ASSERT_TRUE(TrackUntilHeld(**small, "c").has_value());  // full: emptied, then c
+  EXPECT_EQ((*small)->TryGetLocal({"a"}), std::nullopt);
+  EXPECT_EQ((*small)->TryGetLocal({"b"}), std::nullopt);
 }
 
 struct UrlCase {

@@ -63,6 +63,20 @@ class Store {
   // Deletes `keys`; missing keys are fine.
   virtual absl::Status Delete(absl::Span<const std::string> keys) = 0;
 
+  // Reads `keys` like Get, and asks the backend to keep this process's copy of the records exact:
+  // until a writer (this process or another) changes one of them, TryGetLocal may answer for it
+  // without any I/O. Absent keys are not held. A backend may decline to hold a copy (e.g. while it
+  // cannot guarantee exactness); the result is the same as Get's either way.
+  virtual absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(absl::Span<const std::string> keys) = 0;
+
+  // Answers from this process's tracked copies, without I/O and without waiting on anything slow:
+  // the records of all `keys` when every one is held and still valid, else nullopt (then call
+  // GetAndTrack). A key that is absent in the backend is never held. A write through this same Store
+  // object is visible at once (it drops the local copies of the keys it writes or deletes); a write by
+  // another process once its invalidation arrives (normally well under a millisecond). Empty `keys`:
+  // an empty vector.
+  virtual std::optional<std::vector<Record>> TryGetLocal(absl::Span<const std::string> keys) = 0;
+
   // Adds `members` to the named sorted index (idempotent).
   virtual absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) = 0;
 

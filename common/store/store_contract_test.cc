@@ -2,6 +2,8 @@
 // redis-server, flushed before each test). A behaviour one backend has and the other lacks is a bug
 // in one of them, so every contract lives here and nowhere else.
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -340,6 +342,105 @@ TEST_P(StoreContractTest, ConcurrentConditionalIncrementsLoseNothing) {
   for (std::thread& thread : threads) thread.join();
 
   EXPECT_THAT(GetOne(key), Optional(IsRecord(absl::StrCat(kThreads * kIncrements), kThreads * kIncrements)));
+}
+
+// Local answers (TryGetLocal) must never be stale for writes through the same store, and the
+// tracked read must hold what it read. A single GetAndTrack may decline to hold its result when an
+// unrelated invalidation crossed it (e.g. Redis's notice of the FLUSHDB in SetUp), so "it is held"
+// is checked over a bounded number of attempts.
+std::optional<std::vector<Record>> TrackUntilHeld(Store& store, const std::vector<std::string>& keys) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    absl::StatusOr<std::vector<std::optional<Record>>> got = store.GetAndTrack(keys);
+    EXPECT_TRUE(got.ok()) << got.status();
+    if (!got.ok()) return std::nullopt;
+    std::optional<std::vector<Record>> local = store.TryGetLocal(keys);
+    if (local.has_value()) {
+      EXPECT_EQ(local->size(), got->size());
+      for (size_t i = 0; i < local->size() && i < got->size(); ++i) {
+        EXPECT_TRUE((*got)[i].has_value()) << keys[i] << " is held locally but absent";
+        if ((*got)[i].has_value()) {
+          EXPECT_THAT((*local)[i], IsRecord((*got)[i]->value, (*got)[i]->version));
+        }
+      }
+      return local;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return std::nullopt;
+}
+
+TEST_P(StoreContractTest, TrackedReadsAreAnsweredLocallyAndWritesHereDropThemAtOnce) {
+  ASSERT_TRUE(PutOne(Set("{acct}:scores", "v1")));
+  // Never tracked: nothing, or the current value; never an older one.
+  if (std::optional<std::vector<Record>> local = store_->TryGetLocal({"{acct}:scores"}); local.has_value()) {
+    EXPECT_THAT(*local, ElementsAre(IsRecord("v1", 1)));
+  }
+
+  absl::StatusOr<std::vector<std::optional<Record>>> got = store_->GetAndTrack({"{acct}:scores", "{acct}:nope"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_THAT(*got, ElementsAre(Optional(IsRecord("v1", 1)), IsMissing()));
+
+  std::optional<std::vector<Record>> held = TrackUntilHeld(*store_, {"{acct}:scores"});
+  ASSERT_TRUE(held.has_value()) << "a tracked record is never answered locally";
+  EXPECT_THAT(*held, ElementsAre(IsRecord("v1", 1)));
+  // A missing key is never held, so a lookup including one has no local answer.
+  EXPECT_EQ(store_->TryGetLocal({"{acct}:nope"}), std::nullopt);
+  EXPECT_EQ(store_->TryGetLocal({"{acct}:scores", "{acct}:nope"}), std::nullopt);
+  absl::StatusOr<std::vector<std::optional<Record>>> missing = store_->GetAndTrack({"{acct}:nope"});
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_THAT(*missing, ElementsAre(IsMissing()));
+  EXPECT_EQ(store_->TryGetLocal({"{acct}:nope"}), std::nullopt);
+  std::optional<std::vector<Record>> none = store_->TryGetLocal({});
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+
+  // A write through this store: at once nothing, or the new value.
+  ASSERT_TRUE(PutOne(Set("{acct}:scores", "v2")));
+  if (std::optional<std::vector<Record>> local = store_->TryGetLocal({"{acct}:scores"}); local.has_value()) {
+    EXPECT_THAT(*local, ElementsAre(IsRecord("v2", 2)));
+  }
+  held = TrackUntilHeld(*store_, {"{acct}:scores"});
+  ASSERT_TRUE(held.has_value());
+  EXPECT_THAT(*held, ElementsAre(IsRecord("v2", 2)));
+
+  // A delete, and a delete as part of another write (also_delete).
+  ASSERT_TRUE(store_->Delete({"{acct}:scores"}).ok());
+  EXPECT_EQ(store_->TryGetLocal({"{acct}:scores"}), std::nullopt);
+  ASSERT_TRUE(PutOne(Set("{acct}:pending", "p")));
+  ASSERT_TRUE(TrackUntilHeld(*store_, {"{acct}:pending"}).has_value());
+  ASSERT_TRUE(PutOne(SetIf("{acct}:state", "s", 0, {"{acct}:pending"})));
+  EXPECT_EQ(store_->TryGetLocal({"{acct}:pending"}), std::nullopt);
+}
+
+TEST_P(StoreContractTest, LocalAnswersAreNeverOlderThanACompletedWriteUnderConcurrentTrackedReads) {
+  const std::string key = "{acct}:hot";
+  ASSERT_TRUE(PutOne(Set(key, "0")));
+  std::atomic<bool> done{false};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      while (!done.load()) {
+        absl::StatusOr<std::vector<std::optional<Record>>> got = store_->GetAndTrack({key});
+        if (!got.ok()) {
+          ADD_FAILURE() << got.status();
+          return;
+        }
+      }
+    });
+  }
+  for (uint64_t version = 2; version <= 300; ++version) {
+    ASSERT_TRUE(PutOne(Set(key, absl::StrCat(version))));
+    // The write is done: whatever this store answers locally from now on is at least this new.
+    for (int probe = 0; probe < 3; ++probe) {
+      std::optional<std::vector<Record>> local = store_->TryGetLocal({key});
+      if (local.has_value()) {
+        ASSERT_EQ(local->size(), 1u);
+        EXPECT_GE(local->front().version, version) << "stale local answer after a completed write";
+      }
+    }
+  }
+  done.store(true);
+  for (std::thread& reader : readers) reader.join();
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreContractTest, ::testing::Values(Backend::kMemory, Backend::kRedis),

@@ -31,7 +31,10 @@ grpc::ServerUnaryReactor* ScoringServiceImpl::RecordEvents(grpc::CallbackServerC
 grpc::ServerUnaryReactor* ScoringServiceImpl::GetScores(grpc::CallbackServerContext* context,
                                                   const v1::GetScoresRequest* request,
                                                   v1::GetScoresResponse* response) {
-  return HandleOnPool(context, pool_, response, [this, request] { return service_.GetScores(*request); });
+  // Cached scores held locally are answered right here; everything else goes to the pool.
+  return HandleFastOrOnPool(
+      context, pool_, response, [this, request] { return service_.TryGetScoresLocally(*request); },
+      [this, request] { return service_.GetScores(*request); });
 }
 
 grpc::ServerUnaryReactor* ScoringServiceImpl::BatchGetScores(grpc::CallbackServerContext* context,

@@ -319,6 +319,46 @@ absl::StatusOr<v1::BatchGetScoresResponse> ScoringService::BatchGetScores(
   return response;
 }
 
+absl::StatusOr<std::optional<v1::Scores>> ScoringService::FromCache(const v1::Account& account,
+                                                                     const std::optional<Record>& cached,
+                                                                     absl::string_view key,
+                                                                     const HealthScorer& scorer,
+                                                                     int32_t today) const {
+  if (!cached.has_value()) return std::nullopt;
+  v1::CachedScores entry;
+  if (absl::Status s = ParseRecord(cached, key, entry); !s.ok()) return s;
+  const absl::Time computed = absl::FromUnixSeconds(entry.compute_unix_seconds());
+  // An entry from an earlier day is stale ("recomputed at least daily"); one written by a build with
+  // another feature count cannot be read back.
+  if (DayOf(computed) != today || entry.features_size() != static_cast<int>(kFeatureCount)) return std::nullopt;
+  FeatureVector features;
+  for (int f = 0; f < entry.features_size(); ++f) {
+    if (!std::isnan(entry.features(f))) features.Set(static_cast<Feature>(f), entry.features(f));
+  }
+  v1::Scores scores = Explain(account, features, scorer, computed);
+  *scores.mutable_trend() = entry.trend();
+  scores.set_cached(true);
+  return scores;
+}
+
+std::optional<absl::StatusOr<v1::GetScoresResponse>> ScoringService::TryGetScoresLocally(
+    const v1::GetScoresRequest& request) const {
+  // Anything unusual (bad input, unknown model, a miss) takes the ordinary path, which answers it.
+  if (!ValidateAccountId("account_id", request.account_id()).ok()) return std::nullopt;
+  auto scorer = FindModel(request.model());
+  if (!scorer.ok()) return std::nullopt;
+  const std::string keys[] = {AccountKey(request.account_id()), ScoresKey(request.account_id(), (*scorer)->model().name())};
+  std::optional<std::vector<Record>> local = store_.TryGetLocal(keys);
+  if (!local.has_value()) return std::nullopt;
+  v1::Account account;
+  if (!account.ParseFromString((*local)[0].value)) return std::nullopt;
+  auto scores = FromCache(account, (*local)[1], keys[1], **scorer, DayOf(clock_.Now()));
+  if (!scores.ok() || !scores->has_value()) return std::nullopt;
+  v1::GetScoresResponse response;
+  *response.mutable_scores() = std::move(**scores);
+  return response;
+}
+
 absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std::vector<std::string>& ids,
                                                                       const HealthScorer& scorer) {
   const std::string& model = scorer.model().name();
@@ -329,7 +369,8 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
     keys.push_back(AccountKey(id));
     keys.push_back(ScoresKey(id, model));
   }
-  auto records = store_.Get(keys);
+  // Tracked, so that the next read of these keys can be answered locally (TryGetScoresLocally).
+  auto records = store_.GetAndTrack(keys);
   if (!records.ok()) return records.status();
 
   const absl::Time now = clock_.Now();
@@ -340,21 +381,13 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
   for (std::size_t a = 0; a < ids.size(); ++a) {
     if (!(*records)[2 * a].has_value()) return AccountNotFound(ids[a]);
     if (absl::Status s = ParseRecord((*records)[2 * a], keys[2 * a], accounts[a]); !s.ok()) return s;
-    const std::optional<Record>& cached = (*records)[2 * a + 1];
-    v1::CachedScores entry;
-    if (absl::Status s = ParseRecord(cached, keys[2 * a + 1], entry); !s.ok()) return s;
-    const absl::Time computed = absl::FromUnixSeconds(entry.compute_unix_seconds());
-    if (!cached.has_value() || DayOf(computed) != today || entry.features_size() != static_cast<int>(kFeatureCount)) {
+    auto from_cache = FromCache(accounts[a], (*records)[2 * a + 1], keys[2 * a + 1], scorer, today);
+    if (!from_cache.ok()) return from_cache.status();
+    if (from_cache->has_value()) {
+      out[a] = std::move(**from_cache);
+    } else {
       stale.push_back(a);
-      continue;
     }
-    FeatureVector features;
-    for (std::size_t f = 0; f < kFeatureCount; ++f) {
-      if (!std::isnan(entry.features(static_cast<int>(f)))) features.Set(static_cast<Feature>(f), entry.features(static_cast<int>(f)));
-    }
-    out[a] = Explain(accounts[a], features, scorer, computed);
-    *out[a].mutable_trend() = entry.trend();
-    out[a].set_cached(true);
   }
   if (stale.empty()) return out;
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ class ScoringService {
   absl::StatusOr<v1::ListAccountsResponse> ListAccounts(const v1::ListAccountsRequest& request);
   absl::StatusOr<v1::RecordEventsResponse> RecordEvents(const v1::RecordEventsRequest& request);
   absl::StatusOr<v1::GetScoresResponse> GetScores(const v1::GetScoresRequest& request);
+  // GetScores' fast path: answers from this process's tracked copies of the account and its cached
+  // scores (Store::TryGetLocal), with no I/O, so a gRPC handler may call it on its own thread. Returns
+  // nullopt whenever it cannot answer that way; GetScores then answers.
+  std::optional<absl::StatusOr<v1::GetScoresResponse>> TryGetScoresLocally(const v1::GetScoresRequest& request) const;
   absl::StatusOr<v1::BatchGetScoresResponse> BatchGetScores(const v1::BatchGetScoresRequest& request);
   absl::StatusOr<v1::SimulateScoresResponse> SimulateScores(const v1::SimulateScoresRequest& request);
   absl::StatusOr<v1::ListScoringModelsResponse> ListScoringModels(const v1::ListScoringModelsRequest& request);
@@ -62,6 +67,10 @@ class ScoringService {
   absl::StatusOr<const HealthScorer*> FindModel(const std::string& name) const;
   // The cached-scores keys of an account, one per model: dropped whenever the account changes.
   std::vector<std::string> CacheKeys(const std::string& account_id) const;
+  // The scores of `account` from its cached entry, if that entry is usable today.
+  absl::StatusOr<std::optional<v1::Scores>> FromCache(const v1::Account& account, const std::optional<Record>& cached,
+                                                      absl::string_view key, const HealthScorer& scorer,
+                                                      int32_t today) const;
   // The explained scores of an account from its features (and trend, when known).
   v1::Scores Explain(const v1::Account& account, const FeatureVector& features, const HealthScorer& scorer,
                      absl::Time compute_time) const;
