@@ -43,26 +43,32 @@ absl::Status AccountNotFound(absl::string_view id) {
 
 // The score `days_ago` days before today: the newest history entry on or before that day.
 std::optional<double> ScoreDaysAgo(const v1::ScoreHistory& history, int32_t today, int days_ago) {
-  std::optional<double> found;
-  for (const v1::DailyScore& d : history.days()) {
-    if (d.day() <= today - days_ago) found = d.score();
+  const int32_t first_day = history.last_day() - history.scores_plus_one_size() + 1;
+  for (int32_t day = std::min(today - days_ago, history.last_day()); day >= first_day; --day) {
+    const uint32_t entry = history.scores_plus_one(day - first_day);
+    if (entry > 0) return static_cast<double>(entry) - 1;
   }
-  return found;
+  return std::nullopt;
 }
 
-// Records today's score in the history and trims it to `max_days`.
+// Records today's score in the history and trims it to the last `max_days` days.
 void RecordDailyScore(v1::ScoreHistory& history, int32_t today, double score, int max_days) {
-  auto* days = history.mutable_days();
-  if (!days->empty() && days->rbegin()->day() == today) {
-    days->rbegin()->set_score(score);
-  } else {
-    v1::DailyScore* d = days->Add();
-    d->set_day(today);
-    d->set_score(score);
+  auto* scores = history.mutable_scores_plus_one();
+  if (scores->empty() || today - history.last_day() >= max_days) {
+    scores->Clear();
+    history.set_last_day(today);
+    scores->Add(0);
+  } else if (today > history.last_day()) {
+    for (int32_t day = history.last_day(); day < today; ++day) scores->Add(0);  // days without a score
+    history.set_last_day(today);
+  } else if (today < history.last_day()) {
+    return;  // the clock went back: keep the newer history
   }
-  int expired = 0;
-  while (expired < days->size() && days->at(expired).day() <= today - max_days) ++expired;
-  if (expired > 0) days->DeleteSubrange(0, expired);
+  scores->Set(scores->size() - 1, static_cast<uint32_t>(std::max(0.0, std::round(score))) + 1);
+  if (scores->size() > max_days) {
+    const int drop = scores->size() - max_days;
+    scores->erase(scores->begin(), scores->begin() + drop);
+  }
 }
 
 void AddFeatures(const FeatureVector& features, v1::Scores& scores) {
