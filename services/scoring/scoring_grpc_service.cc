@@ -4,6 +4,12 @@
 
 namespace steward::scoring {
 
+ScoringServiceImpl::ScoringServiceImpl(ScoringService& service, ThreadPool& pool) : service_(service), pool_(pool) {
+  SetMessageAllocatorFor_GetScores(&get_scores_allocator_);
+  SetMessageAllocatorFor_BatchGetScores(&batch_get_scores_allocator_);
+  SetMessageAllocatorFor_RecordEvents(&record_events_allocator_);
+}
+
 grpc::ServerUnaryReactor* ScoringServiceImpl::UpsertAccount(grpc::CallbackServerContext* context,
                                                   const v1::UpsertAccountRequest* request,
                                                   v1::UpsertAccountResponse* response) {
@@ -33,7 +39,7 @@ grpc::ServerUnaryReactor* ScoringServiceImpl::GetScores(grpc::CallbackServerCont
                                                   v1::GetScoresResponse* response) {
   // Cached scores held locally are answered right here; everything else goes to the pool.
   return HandleFastOrOnPool(
-      context, pool_, response, [this, request] { return service_.TryGetScoresLocally(*request); },
+      context, pool_, response, [this, request, response] { return service_.TryGetScoresLocally(*request, *response); },
       [this, request] { return service_.GetScores(*request); });
 }
 

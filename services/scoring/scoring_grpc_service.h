@@ -1,5 +1,6 @@
 #pragma once
 
+#include "common/arena_allocator.h"
 #include "common/thread_pool.h"
 #include "services/scoring/scoring_service.h"
 #include "steward/v1/scoring_service.grpc.pb.h"
@@ -10,7 +11,7 @@ namespace steward::scoring {
 // pool and maps the result back. No logic lives here.
 class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
  public:
-  ScoringServiceImpl(ScoringService& service, ThreadPool& pool) : service_(service), pool_(pool) {}
+  ScoringServiceImpl(ScoringService& service, ThreadPool& pool);
 
   grpc::ServerUnaryReactor* UpsertAccount(grpc::CallbackServerContext* context,
                                           const v1::UpsertAccountRequest* request,
@@ -38,6 +39,10 @@ class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
  private:
   ScoringService& service_;
   ThreadPool& pool_;
+  // The hot and the large methods build their messages on arenas.
+  ArenaMessageAllocator<v1::GetScoresRequest, v1::GetScoresResponse> get_scores_allocator_;
+  ArenaMessageAllocator<v1::BatchGetScoresRequest, v1::BatchGetScoresResponse> batch_get_scores_allocator_;
+  ArenaMessageAllocator<v1::RecordEventsRequest, v1::RecordEventsResponse> record_events_allocator_;
 };
 
 }  // namespace steward::scoring

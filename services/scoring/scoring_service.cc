@@ -325,44 +325,44 @@ absl::StatusOr<v1::BatchGetScoresResponse> ScoringService::BatchGetScores(
   return response;
 }
 
-absl::StatusOr<std::optional<v1::Scores>> ScoringService::FromCache(const v1::Account& account,
-                                                                     const std::optional<Record>& cached,
-                                                                     absl::string_view key,
-                                                                     const HealthScorer& scorer,
-                                                                     int32_t today) const {
-  if (!cached.has_value()) return std::nullopt;
+absl::StatusOr<bool> ScoringService::FromCache(const v1::Account& account, const std::optional<Record>& cached,
+                                               absl::string_view key, const HealthScorer& scorer, int32_t today,
+                                               v1::Scores& out) const {
+  if (!cached.has_value()) return false;
   v1::CachedScores entry;
   if (absl::Status s = ParseRecord(cached, key, entry); !s.ok()) return s;
   const absl::Time computed = absl::FromUnixSeconds(entry.compute_unix_seconds());
   // An entry from an earlier day is stale ("recomputed at least daily"); one written by a build with
   // another feature count cannot be read back.
-  if (DayOf(computed) != today || entry.features_size() != static_cast<int>(kFeatureCount)) return std::nullopt;
+  if (DayOf(computed) != today || entry.features_size() != static_cast<int>(kFeatureCount)) return false;
   FeatureVector features;
   for (int f = 0; f < entry.features_size(); ++f) {
     if (!std::isnan(entry.features(f))) features.Set(static_cast<Feature>(f), entry.features(f));
   }
-  v1::Scores scores = Explain(account, features, scorer, computed);
-  *scores.mutable_trend() = entry.trend();
-  scores.set_cached(true);
-  return scores;
+  Explain(account, features, scorer, computed, out);
+  *out.mutable_trend() = entry.trend();
+  out.set_cached(true);
+  return true;
 }
 
-std::optional<absl::StatusOr<v1::GetScoresResponse>> ScoringService::TryGetScoresLocally(
-    const v1::GetScoresRequest& request) const {
+std::optional<absl::Status> ScoringService::TryGetScoresLocally(const v1::GetScoresRequest& request,
+                                                                v1::GetScoresResponse& response) const {
   // Anything unusual (bad input, unknown model, a miss) takes the ordinary path, which answers it.
   if (!ValidateAccountId("account_id", request.account_id()).ok()) return std::nullopt;
   auto scorer = FindModel(request.model());
   if (!scorer.ok()) return std::nullopt;
-  const std::string keys[] = {AccountKey(request.account_id()), ScoresKey(request.account_id(), (*scorer)->model().name())};
+  const std::string keys[] = {AccountKey(request.account_id()),
+                              ScoresKey(request.account_id(), (*scorer)->model().name())};
   std::optional<std::vector<Record>> local = store_.TryGetLocal(keys);
   if (!local.has_value()) return std::nullopt;
   v1::Account account;
   if (!account.ParseFromString((*local)[0].value)) return std::nullopt;
-  auto scores = FromCache(account, (*local)[1], keys[1], **scorer, DayOf(clock_.Now()));
-  if (!scores.ok() || !scores->has_value()) return std::nullopt;
-  v1::GetScoresResponse response;
-  *response.mutable_scores() = std::move(**scores);
-  return response;
+  auto answered = FromCache(account, (*local)[1], keys[1], **scorer, DayOf(clock_.Now()), *response.mutable_scores());
+  if (!answered.ok() || !*answered) {
+    response.Clear();
+    return std::nullopt;
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std::vector<std::string>& ids,
@@ -387,13 +387,9 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
   for (std::size_t a = 0; a < ids.size(); ++a) {
     if (!(*records)[2 * a].has_value()) return AccountNotFound(ids[a]);
     if (absl::Status s = ParseRecord((*records)[2 * a], keys[2 * a], accounts[a]); !s.ok()) return s;
-    auto from_cache = FromCache(accounts[a], (*records)[2 * a + 1], keys[2 * a + 1], scorer, today);
+    auto from_cache = FromCache(accounts[a], (*records)[2 * a + 1], keys[2 * a + 1], scorer, today, out[a]);
     if (!from_cache.ok()) return from_cache.status();
-    if (from_cache->has_value()) {
-      out[a] = std::move(**from_cache);
-    } else {
-      stale.push_back(a);
-    }
+    if (!*from_cache) stale.push_back(a);
   }
   if (stale.empty()) return out;
 
@@ -417,7 +413,8 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
     if (absl::Status st = ParseRecord((*more)[2 * s + 1], more_keys[2 * s + 1], history); !st.ok()) return st;
 
     const FeatureVector features = ExtractFeatures(accounts[a], activity, now);
-    v1::Scores scores = Explain(accounts[a], features, scorer, now);
+    v1::Scores& scores = out[a];
+    Explain(accounts[a], features, scorer, now, scores);
     const double score = scores.health().score();
     if (std::optional<double> past = ScoreDaysAgo(history, today, 7)) {
       scores.mutable_trend()->set_change_7d(score - *past);
@@ -441,22 +438,19 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
     writes.push_back(std::move(cache));
     // Two readers on the same day record the same day's score, so the history needs no condition.
     writes.push_back(Write{more_keys[2 * s + 1], history.SerializeAsString(), std::nullopt, {}, {}});
-    out[a] = std::move(scores);
   }
   if (auto put = store_.Put(writes); !put.ok()) return put.status();
   return out;
 }
 
-v1::Scores ScoringService::Explain(const v1::Account& account, const FeatureVector& features,
-                                   const HealthScorer& scorer, absl::Time compute_time) const {
-  v1::Scores scores;
+void ScoringService::Explain(const v1::Account& account, const FeatureVector& features, const HealthScorer& scorer,
+                             absl::Time compute_time, v1::Scores& scores) const {
   scores.set_account_id(account.account_id());
   *scores.mutable_compute_time() = ToProto(compute_time);
-  *scores.mutable_health() = scorer.Score(features);
-  *scores.mutable_churn() = churn_.Score(features);
-  *scores.mutable_clv() = ComputeLifetimeValue(account, scores.churn().probability());
+  scorer.Score(features, *scores.mutable_health());
+  churn_.Score(features, *scores.mutable_churn());
+  ComputeLifetimeValue(account, scores.churn().probability(), *scores.mutable_clv());
   AddFeatures(features, scores);
-  return scores;
 }
 
 absl::StatusOr<v1::SimulateScoresResponse> ScoringService::SimulateScores(
@@ -480,7 +474,7 @@ absl::StatusOr<v1::SimulateScoresResponse> ScoringService::SimulateScores(
     features.Set(*feature, fv.value());
   }
   v1::SimulateScoresResponse response;
-  *response.mutable_scores() = Explain(account, features, **scorer, clock_.Now());
+  Explain(account, features, **scorer, clock_.Now(), *response.mutable_scores());
   return response;
 }
 

@@ -53,7 +53,9 @@ class ScoringService {
   // GetScores' fast path: answers from this process's tracked copies of the account and its cached
   // scores (Store::TryGetLocal), with no I/O, so a gRPC handler may call it on its own thread. Returns
   // nullopt whenever it cannot answer that way; GetScores then answers.
-  std::optional<absl::StatusOr<v1::GetScoresResponse>> TryGetScoresLocally(const v1::GetScoresRequest& request) const;
+  // On an answer it fills `response` (which may live on an arena) in place and returns OK.
+  std::optional<absl::Status> TryGetScoresLocally(const v1::GetScoresRequest& request,
+                                                  v1::GetScoresResponse& response) const;
   absl::StatusOr<v1::BatchGetScoresResponse> BatchGetScores(const v1::BatchGetScoresRequest& request);
   absl::StatusOr<v1::SimulateScoresResponse> SimulateScores(const v1::SimulateScoresRequest& request);
   absl::StatusOr<v1::ListScoringModelsResponse> ListScoringModels(const v1::ListScoringModelsRequest& request);
@@ -67,13 +69,14 @@ class ScoringService {
   absl::StatusOr<const HealthScorer*> FindModel(const std::string& name) const;
   // The cached-scores keys of an account, one per model: dropped whenever the account changes.
   std::vector<std::string> CacheKeys(const std::string& account_id) const;
-  // The scores of `account` from its cached entry, if that entry is usable today.
-  absl::StatusOr<std::optional<v1::Scores>> FromCache(const v1::Account& account, const std::optional<Record>& cached,
-                                                      absl::string_view key, const HealthScorer& scorer,
-                                                      int32_t today) const;
-  // The explained scores of an account from its features (and trend, when known).
-  v1::Scores Explain(const v1::Account& account, const FeatureVector& features, const HealthScorer& scorer,
-                     absl::Time compute_time) const;
+  // Fills `out` with the scores of `account` from its cached entry and returns true, if that entry
+  // is usable today; false otherwise.
+  absl::StatusOr<bool> FromCache(const v1::Account& account, const std::optional<Record>& cached,
+                                 absl::string_view key, const HealthScorer& scorer, int32_t today,
+                                 v1::Scores& out) const;
+  // Fills `out` with the explained scores of an account from its features (not the trend).
+  void Explain(const v1::Account& account, const FeatureVector& features, const HealthScorer& scorer,
+               absl::Time compute_time, v1::Scores& out) const;
   // Scores `ids` (unique, validated) under one model, reading and writing the store in a few round
   // trips whatever the number of accounts.
   absl::StatusOr<std::vector<v1::Scores>> ScoreAccounts(const std::vector<std::string>& ids,

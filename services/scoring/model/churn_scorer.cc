@@ -65,8 +65,8 @@ ChurnScorer::ChurnScorer(v1::ChurnModel model) : model_(std::move(model)) {
   }
 }
 
-v1::ChurnRisk ChurnScorer::Score(const FeatureVector& features) const {
-  v1::ChurnRisk result;
+void ChurnScorer::Score(const FeatureVector& features, v1::ChurnRisk& result) const {
+  result.Clear();
 
   std::vector<double> active_weight(categories_.size(), 0.0);
   int active_count = 0;
@@ -123,7 +123,6 @@ v1::ChurnRisk ChurnScorer::Score(const FeatureVector& features) const {
     probability = std::max(probability, flag.probability_floor);
   }
   result.set_probability(probability);
-  return result;
 }
 
 }  // namespace steward::scoring

@@ -36,7 +36,13 @@ class ChurnScorer {
   explicit ChurnScorer(v1::ChurnModel model);
 
   // Scores one account; hot path, everything model-only is resolved in the constructor.
-  v1::ChurnRisk Score(const FeatureVector& features) const;
+  v1::ChurnRisk Score(const FeatureVector& features) const {
+    v1::ChurnRisk result;
+    Score(features, result);
+    return result;
+  }
+  // The same, filling `result` in place (e.g. a message on an arena).
+  void Score(const FeatureVector& features, v1::ChurnRisk& result) const;
 
   const v1::ChurnModel& model() const { return model_; }
 

@@ -43,8 +43,8 @@ const HealthScorer::Band* HealthScorer::BandFor(double score) const {
   return &bands_.back();
 }
 
-v1::HealthScore HealthScorer::Score(const FeatureVector& features) const {
-  v1::HealthScore result;
+void HealthScorer::Score(const FeatureVector& features, v1::HealthScore& result) const {
+  result.Clear();
   result.set_model(model_.name());
 
   // First pass: each component's value from its known inputs.
@@ -91,7 +91,7 @@ v1::HealthScore HealthScorer::Score(const FeatureVector& features) const {
       result.set_band(bands_.back().name);
       result.set_action(bands_.back().action);
     }
-    return result;
+    return;
   }
 
   // Second pass: the known components share 100% of the weight.
@@ -117,7 +117,7 @@ v1::HealthScore HealthScorer::Score(const FeatureVector& features) const {
     result.set_band(band->name);
     result.set_action(band->action);
   }
-  return result;
+
 }
 
 }  // namespace steward::scoring

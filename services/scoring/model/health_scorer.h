@@ -42,7 +42,13 @@ class HealthScorer {
 
   // Scores one account. Called on the request path: everything that depends only on the model is
   // resolved in the constructor.
-  v1::HealthScore Score(const FeatureVector& features) const;
+  v1::HealthScore Score(const FeatureVector& features) const {
+    v1::HealthScore result;
+    Score(features, result);
+    return result;
+  }
+  // The same, filling `result` in place (e.g. a message on an arena).
+  void Score(const FeatureVector& features, v1::HealthScore& result) const;
 
   const v1::ScoringModel& model() const { return model_; }
 

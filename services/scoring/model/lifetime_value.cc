@@ -38,8 +38,8 @@ void AddEstimate(v1::LifetimeValue& clv, absl::string_view formula, std::string 
 
 }  // namespace
 
-v1::LifetimeValue ComputeLifetimeValue(const v1::Account& account, double churn_probability) {
-  v1::LifetimeValue clv;
+void ComputeLifetimeValue(const v1::Account& account, double churn_probability, v1::LifetimeValue& clv) {
+  clv.Clear();
 
   double monthly = 0;
   std::string note;  // appended to every expression when the churn rate was floored
@@ -107,7 +107,6 @@ v1::LifetimeValue ComputeLifetimeValue(const v1::Account& account, double churn_
   if (ltv.has_value() && account.cost_of_retention() > 0) {
     clv.set_ltv_to_crc(*ltv / account.cost_of_retention());
   }
-  return clv;
 }
 
 }  // namespace steward::scoring

@@ -28,6 +28,11 @@ namespace steward::scoring {
 // Checks from the SPEC: ARPU 100, margin 0.8, churn 0.05, expansion 0.2 → with_expansion 1920;
 // 100 per purchase × 4 per year × 5 years → purchase_based 2000; 5%/month ≈ 46%/year.
 // Pure function; thread-safe.
-v1::LifetimeValue ComputeLifetimeValue(const v1::Account& account, double churn_probability);
+void ComputeLifetimeValue(const v1::Account& account, double churn_probability, v1::LifetimeValue& clv);
+inline v1::LifetimeValue ComputeLifetimeValue(const v1::Account& account, double churn_probability) {
+  v1::LifetimeValue clv;
+  ComputeLifetimeValue(account, churn_probability, clv);
+  return clv;
+}
 
 }  // namespace steward::scoring
