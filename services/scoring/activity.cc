@@ -235,10 +235,28 @@ ApplyCounts ApplyEvents(const std::vector<const v1::Event*>& events, absl::Time 
   }
   if (forgotten > 0) recent->DeleteSubrange(0, forgotten);
 
-  absl::flat_hash_set<uint64_t> seen;
-  for (const v1::ArrivalFingerprints& group : *recent) {
-    seen.insert(group.fingerprints().begin(), group.fingerprints().end());
+  // Has `fingerprint` arrived within the window (or earlier in this batch)? A few events are checked by
+  // scanning the remembered ids (a tight loop over a few hundred integers); many, through a hash set
+  // built once.
+  int remembered = 0;
+  for (const v1::ArrivalFingerprints& group : *recent) remembered += group.fingerprints_size();
+  absl::flat_hash_set<uint64_t> seen_set;
+  const bool use_set = events.size() > 8;
+  if (use_set) {
+    seen_set.reserve(remembered + events.size());
+    for (const v1::ArrivalFingerprints& group : *recent) {
+      seen_set.insert(group.fingerprints().begin(), group.fingerprints().end());
+    }
   }
+  auto seen_before = [&](uint64_t fingerprint) {
+    if (use_set) return !seen_set.insert(fingerprint).second;
+    for (const v1::ArrivalFingerprints& group : *recent) {
+      for (uint64_t f : group.fingerprints()) {
+        if (f == fingerprint) return true;
+      }
+    }
+    return false;  // recorded below, into today's group, which the loop above also scans
+  };
   v1::ArrivalFingerprints* arrivals = nullptr;  // today's group, created on the first new event
 
   ApplyCounts counts;
@@ -249,7 +267,7 @@ ApplyCounts ApplyEvents(const std::vector<const v1::Event*>& events, absl::Time 
       continue;
     }
     const uint64_t fingerprint = EventFingerprint(event->event_id());
-    if (!seen.insert(fingerprint).second) {
+    if (seen_before(fingerprint)) {
       ++counts.duplicates;
       continue;
     }
