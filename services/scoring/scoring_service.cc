@@ -364,13 +364,28 @@ std::optional<absl::Status> ScoringService::TryGetScoresLocally(const v1::GetSco
                               ScoresKey(request.account_id(), (*scorer)->model().name())};
   std::optional<std::vector<Record>> local = store_.TryGetLocal(keys);
   if (!local.has_value()) return std::nullopt;
+  const int32_t today = DayOf(clock_.Now());
+  {
+    absl::ReaderMutexLock lock(&explained_mu_);
+    auto it = explained_.find(keys[1]);
+    if (it != explained_.end() && it->second.account_version == (*local)[0].version &&
+        it->second.cache_entry == (*local)[1].value &&
+        DayOf(absl::FromUnixSeconds(it->second.scores->compute_time().seconds())) == today) {
+      response.mutable_scores()->CopyFrom(*it->second.scores);
+      return absl::OkStatus();
+    }
+  }
   v1::Account account;
   if (!account.ParseFromString((*local)[0].value)) return std::nullopt;
-  auto answered = FromCache(account, (*local)[1], keys[1], **scorer, DayOf(clock_.Now()), *response.mutable_scores());
+  auto answered = FromCache(account, (*local)[1], keys[1], **scorer, today, *response.mutable_scores());
   if (!answered.ok() || !*answered) {
     response.Clear();
     return std::nullopt;
   }
+  auto scores = std::make_shared<v1::Scores>(response.scores());
+  absl::MutexLock lock(&explained_mu_);
+  if (explained_.size() >= kMaxExplained) explained_.clear();
+  explained_[keys[1]] = Explained{(*local)[0].version, std::move((*local)[1].value), std::move(scores)};
   return absl::OkStatus();
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/store/store.h"
@@ -81,6 +82,20 @@ class ScoringService {
   // trips whatever the number of accounts.
   absl::StatusOr<std::vector<v1::Scores>> ScoreAccounts(const std::vector<std::string>& ids,
                                                         const HealthScorer& scorer);
+
+  // Explained scores built by the fast path, by cached-scores key, with the account version and the
+  // cache entry's bytes they were built from: an unchanged pair answers with a copy instead of
+  // parsing and explaining again. (The entry's bytes, not its version: a cache entry is deleted and
+  // re-created, so its version starts over, whereas account versions only grow.) Bounded; cleared
+  // when full.
+  struct Explained {
+    uint64_t account_version = 0;
+    std::string cache_entry;
+    std::shared_ptr<const v1::Scores> scores;
+  };
+  static constexpr std::size_t kMaxExplained = 100000;
+  mutable absl::Mutex explained_mu_;
+  mutable absl::flat_hash_map<std::string, Explained> explained_ ABSL_GUARDED_BY(explained_mu_);
 
   // Writers that lost a race on an account retry under its stripe (see RecordEvents).
   StripedMutex write_stripes_;
