@@ -47,6 +47,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/proto_time.h"
 #include "common/store/redis_store.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/scoring/keys.h"
@@ -87,14 +88,6 @@ constexpr double kTargetGetScoresRatio = 0.5;
 constexpr double kMemoryAimBytes = 4096;
 constexpr int kHistoryDays = 90;
 constexpr uint64_t kSeed = 20240611;  // every generated account and history derives from this
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
-  return ts;
-}
 
 std::string JsonString(absl::string_view text) {
   std::string out = "\"";
@@ -520,8 +513,8 @@ v1::Account MakeAccount(int index, const std::string& id, absl::Time now) {
   account.set_cost_of_retention(mrr * 0.5);
   account.set_expansion_rate(0.1);
   account.set_annual_discount_rate(0.1);
-  *account.mutable_start_time() = ToProto(now - absl::Hours(24 * pick(120, 1200)));
-  *account.mutable_renewal_time() = ToProto(now + absl::Hours(24 * pick(10, 360)));
+  *account.mutable_start_time() = ToProtoTime(now - absl::Hours(24 * pick(120, 1200)));
+  *account.mutable_renewal_time() = ToProtoTime(now + absl::Hours(24 * pick(10, 360)));
   return account;
 }
 
@@ -556,7 +549,7 @@ std::vector<v1::Event> MakeHistory(int index, const std::string& id, int seats, 
       e.set_type(type);
       const absl::Time at = std::min(day_start + absl::Seconds(static_cast<int64_t>(rng() % static_cast<uint64_t>(span))),
                                      now - absl::Seconds(1));
-      *e.mutable_time() = ToProto(std::max(at, day_start));
+      *e.mutable_time() = ToProtoTime(std::max(at, day_start));
       return e;
     };
     const int logins = 2 + static_cast<int>(rng() % 3);
@@ -756,7 +749,7 @@ class RecordEventsLoad final : public Workload {
         e->set_type(v1::EVENT_TYPE_FEATURE_USED);
         e->set_subject(kFeatures[(k / 2) % std::size(kFeatures)]);
       }
-      *e->mutable_time() = ToProto(now - absl::Seconds(static_cast<int64_t>(k % 600)));
+      *e->mutable_time() = ToProtoTime(now - absl::Seconds(static_cast<int64_t>(k % 600)));
     }
     counts.sent += batch_;
     clients_.Scoring(slot).async()->RecordEvents(s.context.get(), &s.request, &s.response,

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/proto_time.h"
 
 namespace steward {
 namespace {
@@ -31,19 +32,13 @@ constexpr DemoAccount kAccounts[] = {
     {"hooli", "Hooli", "marketing", v1::ACCOUNT_SIZE_SMB, 450, 12, 700, 3, 1, 2, 4, true},
 };
 
-google::protobuf::Timestamp At(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  return ts;
-}
-
 void AddEvent(v1::RecordEventsRequest& request, const DemoAccount& a, const std::string& id, v1::EventType type,
               absl::Time t, const std::string& subject = "", double value = 0) {
   v1::Event* e = request.add_events();
   e->set_event_id(absl::StrCat(a.id, "-", id));
   e->set_account_id(a.id);
   e->set_type(type);
-  *e->mutable_time() = At(t);
+  *e->mutable_time() = ToProtoTime(t);
   e->set_subject(subject);
   e->set_value(value);
 }
@@ -75,7 +70,7 @@ absl::Status LoadDemoData(scoring::ScoringService& scoring, absl::Time now) {
     account.mutable_plan()->set_name(a.mrr > 1000 ? "enterprise" : "growth");
     account.mutable_plan()->set_feature_count(20);
     (*account.mutable_plan()->mutable_limits())["api_calls"] = 100000;
-    *account.mutable_start_time() = At(now - absl::Hours(24) * a.tenure_days);
+    *account.mutable_start_time() = ToProtoTime(now - absl::Hours(24) * a.tenure_days);
     if (auto s = scoring.UpsertAccount(upsert); !s.ok()) return s.status();
 
     v1::RecordEventsRequest events;

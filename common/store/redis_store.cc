@@ -625,7 +625,7 @@ absl::StatusOr<RedisStore::Lease> RedisStore::Acquire() {
   return Lease{*std::move(context), generation, /*reused=*/false};
 }
 
-absl::StatusOr<RedisStore::ContextPtr> RedisStore::OpenConnection() {
+absl::StatusOr<RedisStore::ContextPtr> RedisStore::Dial() const {
   ContextPtr context(redisConnectWithTimeout(options_.host.c_str(), options_.port,
                                              absl::ToTimeval(options_.connect_timeout)));
   if (context == nullptr) {
@@ -637,6 +637,13 @@ absl::StatusOr<RedisStore::ContextPtr> RedisStore::OpenConnection() {
   if (redisSetTimeout(context.get(), absl::ToTimeval(options_.command_timeout)) != REDIS_OK) {
     return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": cannot set timeout: ", context->errstr));
   }
+  return context;
+}
+
+absl::StatusOr<RedisStore::ContextPtr> RedisStore::OpenConnection() {
+  absl::StatusOr<ContextPtr> dialed = Dial();
+  if (!dialed.ok()) return dialed.status();
+  ContextPtr context = *std::move(dialed);
   if (options_.db != 0) {
     Command select{"SELECT"};
     select.AddOwned(absl::StrCat(options_.db));
@@ -713,17 +720,9 @@ absl::Status RedisStore::ReplyErrorStatus(absl::string_view what, const redisRep
 namespace steward {
 
 absl::StatusOr<RedisStore::Listener> RedisStore::OpenListener() {
-  ContextPtr context(redisConnectWithTimeout(options_.host.c_str(), options_.port,
-                                             absl::ToTimeval(options_.connect_timeout)));
-  if (context == nullptr) {
-    return absl::ResourceExhaustedError(absl::StrCat("redis ", endpoint_, ": cannot allocate a connection"));
-  }
-  if (context->err != 0) {
-    return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": cannot connect: ", context->errstr));
-  }
-  if (redisSetTimeout(context.get(), absl::ToTimeval(options_.command_timeout)) != REDIS_OK) {
-    return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": cannot set timeout: ", context->errstr));
-  }
+  absl::StatusOr<ContextPtr> dialed = Dial();
+  if (!dialed.ok()) return dialed.status();
+  ContextPtr context = *std::move(dialed);
   std::vector<Command> commands;
   commands.push_back(Command{"CLIENT", "ID"});
   commands.push_back(Command{"SUBSCRIBE", kInvalidationChannel});

@@ -150,6 +150,8 @@ class RedisStore final : public Store {
   absl::StatusOr<ReplyPtr> Call(const Command& command, bool may_repeat);
 
   absl::StatusOr<Lease> Acquire();
+  // A new connection with the connect and command timeouts set (nothing sent yet).
+  absl::StatusOr<ContextPtr> Dial() const;
   absl::StatusOr<ContextPtr> OpenConnection();
   // Returns a healthy connection to the pool, or closes a broken one and with it every idle one.
   void Release(Lease lease, bool healthy);

@@ -6,13 +6,12 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
+#include "common/proto_time.h"
 
 namespace steward::scoring {
 namespace {
 
-absl::Time EventTime(const v1::Event& event) {
-  return absl::FromUnixSeconds(event.time().seconds()) + absl::Nanoseconds(event.time().nanos());
-}
+absl::Time EventTime(const v1::Event& event) { return FromProtoTime(event.time()); }
 
 // Returns the bucket of `day`, creating it in order if needed.
 v1::DailyActivity& BucketFor(v1::ActivityRecord& record, int32_t day) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/field_error.h"
+#include "common/proto_time.h"
 #include "services/scoring/activity.h"
 #include "services/scoring/keys.h"
 #include "services/scoring/model/lifetime_value.h"
@@ -19,14 +20,6 @@
 
 namespace steward::scoring {
 namespace {
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  ts.set_seconds(seconds);
-  ts.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
-  return ts;
-}
 
 absl::Status CorruptRecord(absl::string_view key) {
   return absl::InternalError(absl::StrCat("stored record ", key, " cannot be parsed"));
@@ -132,11 +125,11 @@ absl::StatusOr<v1::UpsertAccountResponse> ScoringService::UpsertAccount(const v1
   v1::Account& account = *response.mutable_account();
   account = request.account();
   if (account.status() == v1::ACCOUNT_STATUS_UNSPECIFIED) account.set_status(v1::ACCOUNT_STATUS_ACTIVE);
-  account.mutable_update_time()->CopyFrom(ToProto(now));
+  account.mutable_update_time()->CopyFrom(ToProtoTime(now));
   if ((*existing)[0].has_value()) {
     account.mutable_create_time()->CopyFrom(previous.create_time());
   } else {
-    account.mutable_create_time()->CopyFrom(ToProto(now));
+    account.mutable_create_time()->CopyFrom(ToProtoTime(now));
     response.set_created(true);
   }
   // Last writer wins on attributes; the index add is idempotent, so a retry after a failure between
@@ -471,7 +464,7 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
 void ScoringService::Explain(const v1::Account& account, const FeatureVector& features, const HealthScorer& scorer,
                              absl::Time compute_time, v1::Scores& scores) const {
   scores.set_account_id(account.account_id());
-  *scores.mutable_compute_time() = ToProto(compute_time);
+  *scores.mutable_compute_time() = ToProtoTime(compute_time);
   scorer.Score(features, *scores.mutable_health());
   churn_.Score(features, *scores.mutable_churn());
   ComputeLifetimeValue(account, scores.churn().probability(), *scores.mutable_clv());

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/field_error.h"
+#include "common/proto_time.h"
 
 namespace steward::scoring {
 namespace {
@@ -145,7 +146,7 @@ absl::Status ValidateEvent(absl::string_view field, const v1::Event& event, absl
   }
   if (!event.has_time()) return FieldError(Path(field, "time"), "is required");
   if (absl::Status s = CheckTimestamp(field, "time", event.time()); !s.ok()) return s;
-  const absl::Time time = absl::FromUnixSeconds(event.time().seconds()) + absl::Nanoseconds(event.time().nanos());
+  const absl::Time time = FromProtoTime(event.time());
   if (time > now + max_future_skew) {
     return FieldError(Path(field, "time"), absl::StrCat("is more than ", absl::FormatDuration(max_future_skew),
                                                         " in the future: ", absl::FormatTime(time)));
