@@ -26,6 +26,7 @@ namespace steward {
 namespace {
 
 constexpr size_t kVersionDigits = 16;
+constexpr absl::string_view kVersionPlaceholder = "0000000000000000";
 
 // Client-side caching: where Redis (RESP2) publishes invalidations of tracked keys.
 constexpr absl::string_view kInvalidationChannel = "__redis__:invalidate";
@@ -62,7 +63,8 @@ for i = 1, guards do
 end
 local n = tonumber(ver, 16)
 if n == nil then return redis.error_reply('steward: not a record: ' .. KEYS[1]) end
-redis.call('SET', KEYS[1], string.format('%016x', n + 1) .. ARGV[2])
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SETRANGE', KEYS[1], 0, string.format('%016x', n + 1))
 for i = 2 + guards, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1
 )lua";
@@ -353,7 +355,9 @@ absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes
     } else {
       command.Add("-");
     }
-    command.Add(write.value);
+    // The value goes in behind a placeholder for its version, which the script then overwrites in
+    // place: building "version .. value" inside Lua would copy a large value once more.
+    command.AddOwned(absl::StrCat(kVersionPlaceholder, write.value));
     command.AddOwned(absl::StrCat(write.guards.size()));
     for (const Guard& guard : write.guards) command.AddOwned(VersionHex(guard.version));
     return command;
