@@ -7,6 +7,7 @@
 // the exit status is non-zero only when something broke (no server, more than 1% failed calls).
 
 #include <fcntl.h>
+#include <grpcpp/grpcpp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -32,8 +33,6 @@
 #include <utility>
 #include <vector>
 
-#include <grpcpp/grpcpp.h>
-
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -54,8 +53,9 @@
 #include "steward/v1/scoring_service.grpc.pb.h"
 #include "tests/support/redis_server.h"
 
-ABSL_FLAG(std::string, target, "",
-          "HOST:PORT of an already-running steward to benchmark. Empty: start redis-server and steward here.");
+ABSL_FLAG(
+    std::string, target, "",
+    "HOST:PORT of an already-running steward to benchmark. Empty: start redis-server and steward here.");
 ABSL_FLAG(std::string, redis, "",
           "With --target: HOST:PORT of its Redis, to report memory per account (skipped when empty).");
 ABSL_FLAG(std::string, steward_binary, STEWARD_BINARY_DIR "/server/steward", "The steward binary to start.");
@@ -112,24 +112,42 @@ std::string JsonNumber(double value) {
 
 std::string CodeName(grpc::StatusCode code) {
   switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL: return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return absl::StrCat("CODE_", static_cast<int>(code));
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN:
+      return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED:
+      return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "UNAUTHENTICATED";
+    default:
+      return absl::StrCat("CODE_", static_cast<int>(code));
   }
 }
 
@@ -212,8 +230,8 @@ class StewardProcess {
         }
         result = absl::DeadlineExceededError("steward did not stop within 10 s of SIGTERM; killed it");
       } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        result = absl::InternalError(absl::StrCat("steward ended badly (wait status ", status, "); log tail:\n",
-                                                  LogTail()));
+        result = absl::InternalError(
+            absl::StrCat("steward ended badly (wait status ", status, "); log tail:\n", LogTail()));
       }
       pid_ = -1;
     }
@@ -247,7 +265,8 @@ class StewardProcess {
       const absl::Duration left = give_up - absl::Now();
       if (left <= absl::ZeroDuration()) {
         return absl::DeadlineExceededError(absl::StrCat("steward did not log server_started within ",
-                                                        absl::FormatDuration(timeout), "; log tail:\n", LogTail()));
+                                                        absl::FormatDuration(timeout), "; log tail:\n",
+                                                        LogTail()));
       }
       pollfd p{fd_, POLLIN, 0};
       const int ready = poll(&p, 1, static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(left))));
@@ -294,7 +313,8 @@ class StewardProcess {
       while ((newline = buffer.find('\n')) != std::string::npos) {
         std::string line = buffer.substr(0, newline);
         buffer.erase(0, newline + 1);
-        if (line.find("\"level\":\"info\"") == std::string::npos) std::cerr << "steward| " << line << std::endl;
+        if (line.find("\"level\":\"info\"") == std::string::npos)
+          std::cerr << "steward| " << line << std::endl;
         Keep(std::move(line));
       }
     }
@@ -328,15 +348,18 @@ struct PhaseStats {
   int64_t failed = 0;
   std::map<std::string, int64_t> errors;  // by status code name
   std::string first_error;
-  double seconds = 0;                  // first call started .. last call completed
-  std::vector<int64_t> latencies_ns;   // sorted
+  double seconds = 0;                 // first call started .. last call completed
+  std::vector<int64_t> latencies_ns;  // sorted
 
   double CallsPerSecond() const { return seconds > 0 ? static_cast<double>(calls) / seconds : 0; }
-  double ErrorRate() const { return calls > 0 ? static_cast<double>(failed) / static_cast<double>(calls) : 0; }
+  double ErrorRate() const {
+    return calls > 0 ? static_cast<double>(failed) / static_cast<double>(calls) : 0;
+  }
   double PercentileMs(double p) const {
     if (latencies_ns.empty()) return 0;
     const double rank = std::ceil(p * static_cast<double>(latencies_ns.size()));
-    const size_t index = static_cast<size_t>(std::clamp(rank, 1.0, static_cast<double>(latencies_ns.size()))) - 1;
+    const size_t index =
+        static_cast<size_t>(std::clamp(rank, 1.0, static_cast<double>(latencies_ns.size()))) - 1;
     return static_cast<double>(latencies_ns[index]) / 1e6;
   }
   double MaxMs() const { return latencies_ns.empty() ? 0 : static_cast<double>(latencies_ns.back()) / 1e6; }
@@ -364,7 +387,8 @@ class PhaseRunner {
     for (int i = 0; i < static_cast<int>(slots_.size()); ++i) Issue(i);
     while (true) {
       absl::MutexLock lock(&mu_);
-      if (mu_.AwaitWithTimeout(absl::Condition(+[](int* active) { return *active == 0; }, &active_),
+      if (mu_.AwaitWithTimeout(absl::Condition(
+                                   +[](int* active) { return *active == 0; }, &active_),
                                absl::Seconds(2))) {
         break;
       }
@@ -414,7 +438,8 @@ class PhaseRunner {
   void OnDone(int index, const grpc::Status& status) {
     Slot& slot = slots_[index];
     slot.last_done = SteadyClock::now();
-    slot.latencies_ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(slot.last_done - slot.started).count());
+    slot.latencies_ns.push_back(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(slot.last_done - slot.started).count());
     if (!status.ok()) {
       ++slot.errors[status.error_code()];
       if (slot.first_error.empty()) {
@@ -474,13 +499,13 @@ class HealthCheckLoad final : public Workload {
   bool StartNext(int slot, Done done) override {
     auto& s = slots_[slot];
     s.context = clients_.NewContext();
-    clients_.Health(slot).async()->Check(s.context.get(), &s.request, &s.response,
-                                         [&s, done = std::move(done)](grpc::Status status) {
-                                           if (status.ok() && s.response.status() != health::HealthCheckResponse::SERVING) {
-                                             status = grpc::Status(grpc::StatusCode::UNKNOWN, "health: not SERVING");
-                                           }
-                                           done(status);
-                                         });
+    clients_.Health(slot).async()->Check(
+        s.context.get(), &s.request, &s.response, [&s, done = std::move(done)](grpc::Status status) {
+          if (status.ok() && s.response.status() != health::HealthCheckResponse::SERVING) {
+            status = grpc::Status(grpc::StatusCode::UNKNOWN, "health: not SERVING");
+          }
+          done(status);
+        });
     return true;
   }
 
@@ -492,7 +517,9 @@ class HealthCheckLoad final : public Workload {
 // Realistic attributes for seeded account `index`.
 v1::Account MakeAccount(int index, const std::string& id, absl::Time now) {
   std::mt19937_64 rng(kSeed + 1'000'000 + static_cast<uint64_t>(index));
-  auto pick = [&rng](int lo, int hi) { return lo + static_cast<int>(rng() % static_cast<uint64_t>(hi - lo + 1)); };
+  auto pick = [&rng](int lo, int hi) {
+    return lo + static_cast<int>(rng() % static_cast<uint64_t>(hi - lo + 1));
+  };
   static constexpr const char* kIndustries[] = {"technology", "marketing", "e-commerce", "banking", "health"};
   static constexpr const char* kPlans[] = {"starter", "growth", "enterprise"};
   v1::Account account;
@@ -523,10 +550,12 @@ v1::Account MakeAccount(int index, const std::string& id, absl::Time now) {
 // ~4 feature uses over the account's 12 features (of 20), an email every 3 days (80% opened), a ticket
 // one day in ten (mostly resolved), limit usage every 3 days, seats weekly, an invoice a month, an
 // in-app engagement now and then; one NPS answer.
-std::vector<v1::Event> MakeHistory(int index, const std::string& id, int seats, double api_limit, absl::Time now) {
+std::vector<v1::Event> MakeHistory(int index, const std::string& id, int seats, double api_limit,
+                                   absl::Time now) {
   static constexpr const char* kFeatures[] = {
-      "dashboards", "reports", "exports", "alerts", "api", "sso", "integrations", "workflows", "segments", "forecasts",
-      "notes", "search", "billing", "audit_log", "webhooks", "mobile", "comments", "templates", "imports", "permissions"};
+      "dashboards", "reports",  "exports",   "alerts",    "api",     "sso",        "integrations",
+      "workflows",  "segments", "forecasts", "notes",     "search",  "billing",    "audit_log",
+      "webhooks",   "mobile",   "comments",  "templates", "imports", "permissions"};
   std::mt19937_64 rng(kSeed + static_cast<uint64_t>(index));
   auto chance = [&rng](int percent) { return static_cast<int>(rng() % 100) < percent; };
   std::vector<std::string> features(std::begin(kFeatures), std::end(kFeatures));
@@ -540,22 +569,24 @@ std::vector<v1::Event> MakeHistory(int index, const std::string& id, int seats, 
   for (int ago = kHistoryDays - 1; ago >= 0; --ago) {
     const absl::Time day_start = today - absl::Hours(24 * ago);
     // Today only up to now (minus a second), so that nothing lies in the future.
-    const int64_t span = ago == 0 ? std::max<int64_t>(1, absl::ToInt64Seconds(now - day_start))
-                                  : int64_t{86400};
+    const int64_t span =
+        ago == 0 ? std::max<int64_t>(1, absl::ToInt64Seconds(now - day_start)) : int64_t{86400};
     auto add = [&](v1::EventType type) -> v1::Event& {
       v1::Event& e = events.emplace_back();
       e.set_event_id(absl::StrCat("seed-", id, "-", sequence++));
       e.set_account_id(id);
       e.set_type(type);
-      const absl::Time at = std::min(day_start + absl::Seconds(static_cast<int64_t>(rng() % static_cast<uint64_t>(span))),
-                                     now - absl::Seconds(1));
+      const absl::Time at =
+          std::min(day_start + absl::Seconds(static_cast<int64_t>(rng() % static_cast<uint64_t>(span))),
+                   now - absl::Seconds(1));
       *e.mutable_time() = ToProtoTime(std::max(at, day_start));
       return e;
     };
     const int logins = 2 + static_cast<int>(rng() % 3);
     for (int i = 0; i < logins; ++i) add(v1::EVENT_TYPE_LOGIN);
     const int uses = 3 + static_cast<int>(rng() % 3);
-    for (int i = 0; i < uses; ++i) add(v1::EVENT_TYPE_FEATURE_USED).set_subject(features[rng() % features.size()]);
+    for (int i = 0; i < uses; ++i)
+      add(v1::EVENT_TYPE_FEATURE_USED).set_subject(features[rng() % features.size()]);
     if (ago % 3 == 0) {
       add(v1::EVENT_TYPE_EMAIL_SENT);
       if (chance(80)) add(v1::EVENT_TYPE_EMAIL_OPENED);
@@ -572,9 +603,11 @@ std::vector<v1::Event> MakeHistory(int index, const std::string& id, int seats, 
       usage.set_value(std::floor(api_limit * month_share * (0.4 + static_cast<double>(rng() % 60) / 100.0)));
     }
     if (ago % 7 == 0) {
-      add(v1::EVENT_TYPE_SEATS_ACTIVE).set_value(std::floor(seats * (0.5 + static_cast<double>(rng() % 50) / 100.0)));
+      add(v1::EVENT_TYPE_SEATS_ACTIVE)
+          .set_value(std::floor(seats * (0.5 + static_cast<double>(rng() % 50) / 100.0)));
     }
-    if (ago % 30 == 15) add(v1::EVENT_TYPE_INVOICE_PAID).set_value(chance(80) ? 0 : 1 + static_cast<int>(rng() % 15));
+    if (ago % 30 == 15)
+      add(v1::EVENT_TYPE_INVOICE_PAID).set_value(chance(80) ? 0 : 1 + static_cast<int>(rng() % 15));
     if (chance(25)) add(v1::EVENT_TYPE_IN_APP_ENGAGED);
     if (ago == nps_day) {
       v1::Event& nps = add(v1::EVENT_TYPE_NPS_RESPONSE);
@@ -730,7 +763,8 @@ class RecordEventsLoad final : public Workload {
         run_(absl::StrCat(run_tag, "-", absl::ToUnixMillis(absl::Now()))) {}
 
   bool StartNext(int slot, Done done) override {
-    static constexpr const char* kFeatures[] = {"dashboards", "reports", "exports", "alerts", "api", "workflows"};
+    static constexpr const char* kFeatures[] = {"dashboards", "reports", "exports",
+                                                "alerts",     "api",     "workflows"};
     const uint64_t number = next_batch_.fetch_add(1);
     auto& s = slots_[slot];
     s.context = clients_.NewContext();
@@ -791,8 +825,9 @@ struct MemoryReport {
   int64_t max_total = 0;
 };
 
-absl::StatusOr<MemoryReport> MeasureMemory(const std::string& host, int port, const std::vector<std::string>& ids,
-                                           int sample, const std::string& model) {
+absl::StatusOr<MemoryReport> MeasureMemory(const std::string& host, int port,
+                                           const std::vector<std::string>& ids, int sample,
+                                           const std::string& model) {
   RedisOptions options;
   options.host = host;
   options.port = port;
@@ -803,8 +838,10 @@ absl::StatusOr<MemoryReport> MeasureMemory(const std::string& host, int port, co
   const std::vector<std::pair<std::string, KeyFn>> kinds = {
       {"account", [](const std::string& id) { return scoring::AccountKey(id); }},
       {"activity", [](const std::string& id) { return scoring::ActivityKey(id); }},
-      {absl::StrCat("scores:", model), [&model](const std::string& id) { return scoring::ScoresKey(id, model); }},
-      {absl::StrCat("history:", model), [&model](const std::string& id) { return scoring::HistoryKey(id, model); }},
+      {absl::StrCat("scores:", model),
+       [&model](const std::string& id) { return scoring::ScoresKey(id, model); }},
+      {absl::StrCat("history:", model),
+       [&model](const std::string& id) { return scoring::HistoryKey(id, model); }},
   };
   MemoryReport report;
   report.measured = true;
@@ -851,8 +888,8 @@ absl::Status WaitServing(Clients& clients, absl::Duration timeout) {
     last = status.ok() ? absl::StrCat("status ", response.status()) : status.error_message();
     absl::SleepFor(absl::Milliseconds(100));
   }
-  return absl::UnavailableError(absl::StrCat("Health/Check never said SERVING within ",
-                                             absl::FormatDuration(timeout), ": ", last));
+  return absl::UnavailableError(
+      absl::StrCat("Health/Check never said SERVING within ", absl::FormatDuration(timeout), ": ", last));
 }
 
 bool SplitHostPort(const std::string& address, std::string& host, int& port) {
@@ -878,10 +915,11 @@ std::string PhaseJson(const PhaseStats& s) {
   std::vector<std::string> errors;
   for (const auto& [code, count] : s.errors) errors.push_back(absl::StrCat(JsonString(code), ":", count));
   return absl::StrCat("{\"calls\":", s.calls, ",\"seconds\":", JsonNumber(s.seconds),
-                      ",\"calls_per_s\":", JsonNumber(s.CallsPerSecond()), ",\"p50_ms\":", JsonNumber(s.PercentileMs(0.5)),
-                      ",\"p90_ms\":", JsonNumber(s.PercentileMs(0.9)), ",\"p99_ms\":", JsonNumber(s.PercentileMs(0.99)),
-                      ",\"max_ms\":", JsonNumber(s.MaxMs()), ",\"failed\":", s.failed, ",\"errors\":{",
-                      absl::StrJoin(errors, ","), "}}");
+                      ",\"calls_per_s\":", JsonNumber(s.CallsPerSecond()),
+                      ",\"p50_ms\":", JsonNumber(s.PercentileMs(0.5)),
+                      ",\"p90_ms\":", JsonNumber(s.PercentileMs(0.9)),
+                      ",\"p99_ms\":", JsonNumber(s.PercentileMs(0.99)), ",\"max_ms\":", JsonNumber(s.MaxMs()),
+                      ",\"failed\":", s.failed, ",\"errors\":{", absl::StrJoin(errors, ","), "}}");
 }
 
 std::string Verdict(bool met) { return met ? "met" : "MISSED"; }
@@ -919,8 +957,8 @@ int Run() {
     std::vector<std::string> args = {absl::StrCat("--store=redis://127.0.0.1:", redis_port, "/0"),
                                      "--listen=127.0.0.1:0", "--refresh_interval=0s", "--services=all"};
     for (const std::string& extra : absl::GetFlag(FLAGS_steward_args)) args.push_back(extra);
-    Progress(absl::StrCat("redis-server on port ", redis_port, "; starting ", absl::GetFlag(FLAGS_steward_binary), " ",
-                          absl::StrJoin(args, " ")));
+    Progress(absl::StrCat("redis-server on port ", redis_port, "; starting ",
+                          absl::GetFlag(FLAGS_steward_binary), " ", absl::StrJoin(args, " ")));
     auto started = StewardProcess::Start(absl::GetFlag(FLAGS_steward_binary), args,
                                          absl::GetFlag(FLAGS_startup_timeout));
     if (!started.ok()) return fail(started.status());
@@ -970,9 +1008,11 @@ int Run() {
     ids.push_back(absl::StrFormat("%s%06d", absl::GetFlag(FLAGS_account_prefix), i));
     accounts.push_back(MakeAccount(i, ids.back(), seed_now));
   }
-  Progress(absl::StrCat("seeding ", account_count, " accounts with ", kHistoryDays, " days of activity each"));
+  Progress(
+      absl::StrCat("seeding ", account_count, " accounts with ", kHistoryDays, " days of activity each"));
   UpsertLoad upserts(clients, concurrency, accounts);
-  const PhaseStats upsert_stats = PhaseRunner(upserts, concurrency).Run("seed UpsertAccount", seed_timeout, nullptr);
+  const PhaseStats upsert_stats =
+      PhaseRunner(upserts, concurrency).Run("seed UpsertAccount", seed_timeout, nullptr);
   if (absl::Status s = CheckErrors(upsert_stats, max_error_rate); !s.ok()) return fail(s);
 
   SeedEventsLoad seeding(clients, concurrency, accounts, batch, seed_now);
@@ -984,15 +1024,18 @@ int Run() {
                              seeding.accounts_started(), account_count, recorded,
                              elapsed > 0 ? static_cast<double>(recorded) / elapsed : 0.0));
   };
-  const PhaseStats seed_stats = PhaseRunner(seeding, concurrency).Run("seed RecordEvents", seed_timeout, seed_progress);
+  const PhaseStats seed_stats =
+      PhaseRunner(seeding, concurrency).Run("seed RecordEvents", seed_timeout, seed_progress);
   if (absl::Status s = CheckErrors(seed_stats, max_error_rate); !s.ok()) return fail(s);
   if (seeding.accounts_started() < accounts.size()) {
     return fail(absl::DeadlineExceededError("seeding did not finish within --seed_timeout"));
   }
-  const double seed_events_per_s = seed_stats.seconds > 0 ? static_cast<double>(seeding.counts.recorded) / seed_stats.seconds : 0;
+  const double seed_events_per_s =
+      seed_stats.seconds > 0 ? static_cast<double>(seeding.counts.recorded) / seed_stats.seconds : 0;
   Progress(absl::StrFormat("seeded: %d events in %d calls, %.1f s (%.0f events/s); duplicates %d, expired %d",
-                           seeding.counts.recorded.load(), seed_stats.calls, seed_stats.seconds, seed_events_per_s,
-                           seeding.counts.duplicates.load(), seeding.counts.expired.load()));
+                           seeding.counts.recorded.load(), seed_stats.calls, seed_stats.seconds,
+                           seed_events_per_s, seeding.counts.duplicates.load(),
+                           seeding.counts.expired.load()));
 
   const absl::Duration phase_duration = absl::Seconds(seconds);
   std::vector<PhaseStats> phases;
@@ -1005,7 +1048,8 @@ int Run() {
   // (b) Warm-up pass (computes and caches every account's scores), then cached GetScores.
   Progress("GetScores warm-up pass over every account");
   GetScoresLoad warm_up(clients, concurrency, ids, /*bounded=*/true);
-  const PhaseStats warm_stats = PhaseRunner(warm_up, concurrency).Run("GetScores warm-up", seed_timeout, nullptr);
+  const PhaseStats warm_stats =
+      PhaseRunner(warm_up, concurrency).Run("GetScores warm-up", seed_timeout, nullptr);
   if (absl::Status s = CheckErrors(warm_stats, max_error_rate); !s.ok()) return fail(s);
   Progress(absl::StrCat("phase get_scores_cached: ", seconds, " s"));
   GetScoresLoad cached_load(clients, concurrency, ids, /*bounded=*/false);
@@ -1045,7 +1089,8 @@ int Run() {
   const PhaseStats& rec = phases[2];
   const double get_ratio = base.CallsPerSecond() > 0 ? get.CallsPerSecond() / base.CallsPerSecond() : 0;
   const double rec_ratio = base.CallsPerSecond() > 0 ? rec.CallsPerSecond() / base.CallsPerSecond() : 0;
-  const double events_per_s = rec.seconds > 0 ? static_cast<double>(record_load.counts.recorded) / rec.seconds : 0;
+  const double events_per_s =
+      rec.seconds > 0 ? static_cast<double>(record_load.counts.recorded) / rec.seconds : 0;
   const PhaseStats& grouped = phases[3];
   const double grouped_events_per_s =
       grouped.seconds > 0 ? static_cast<double>(grouped_load.counts.recorded) / grouped.seconds : 0;
@@ -1058,56 +1103,61 @@ int Run() {
   std::cout << absl::StrFormat(
       "\nSteward load benchmark: target %s (%s), %d accounts, %d s per phase, %d in flight over %d channels, "
       "batches of %d events\n",
-      target, absl::GetFlag(FLAGS_target).empty() ? "started here, Redis store" : "given", account_count, seconds,
-      concurrency, channel_count, batch);
-  std::cout << absl::StrFormat("seeding: %d accounts, %d events in %d RecordEvents calls, %.1f s (%.0f events/s)\n\n",
-                               account_count, seeding.counts.recorded.load(), seed_stats.calls, seed_stats.seconds,
-                               seed_events_per_s);
-  std::cout << absl::StrFormat("%-20s %10s %11s %9s %9s %9s %9s  %s\n", "phase", "calls", "calls/s", "p50 ms", "p90 ms",
-                               "p99 ms", "max ms", "errors");
+      target, absl::GetFlag(FLAGS_target).empty() ? "started here, Redis store" : "given", account_count,
+      seconds, concurrency, channel_count, batch);
+  std::cout << absl::StrFormat(
+      "seeding: %d accounts, %d events in %d RecordEvents calls, %.1f s (%.0f events/s)\n\n", account_count,
+      seeding.counts.recorded.load(), seed_stats.calls, seed_stats.seconds, seed_events_per_s);
+  std::cout << absl::StrFormat("%-20s %10s %11s %9s %9s %9s %9s  %s\n", "phase", "calls", "calls/s", "p50 ms",
+                               "p90 ms", "p99 ms", "max ms", "errors");
   for (const PhaseStats& p : phases) {
     std::cout << absl::StrFormat("%-20s %10d %11.1f %9.3f %9.3f %9.3f %9.3f  %s\n", p.name, p.calls,
-                                 p.CallsPerSecond(), p.PercentileMs(0.5), p.PercentileMs(0.9), p.PercentileMs(0.99),
-                                 p.MaxMs(), p.ErrorSummary());
+                                 p.CallsPerSecond(), p.PercentileMs(0.5), p.PercentileMs(0.9),
+                                 p.PercentileMs(0.99), p.MaxMs(), p.ErrorSummary());
   }
-  std::cout << absl::StrFormat("\nGetScores cached share: %.1f%% (%d of %d answers); mean response %.0f bytes\n",
-                               100 * cached_share, cached_load.cached.load(), get_answers, response_bytes);
+  std::cout << absl::StrFormat(
+      "\nGetScores cached share: %.1f%% (%d of %d answers); mean response %.0f bytes\n", 100 * cached_share,
+      cached_load.cached.load(), get_answers, response_bytes);
   std::cout << absl::StrFormat("RecordEvents: %d events recorded (%d duplicates, %d expired) of %d sent\n\n",
                                record_load.counts.recorded.load(), record_load.counts.duplicates.load(),
                                record_load.counts.expired.load(), record_load.counts.sent.load());
   std::cout << "ratios to the Health/Check baseline of this run (calls/s ÷ calls/s):\n";
-  std::cout << absl::StrFormat("  %-44s %10.3f   target >= %.2f   %s\n", "GetScores(cached) / Health.Check", get_ratio,
-                               kTargetGetScoresRatio, Verdict(get_ratio >= kTargetGetScoresRatio));
+  std::cout << absl::StrFormat("  %-44s %10.3f   target >= %.2f   %s\n", "GetScores(cached) / Health.Check",
+                               get_ratio, kTargetGetScoresRatio, Verdict(get_ratio >= kTargetGetScoresRatio));
   std::cout << absl::StrFormat("  %-44s %10.3f\n", "RecordEvents(100 events) / Health.Check", rec_ratio);
   std::cout << absl::StrFormat("  %-44s %10.0f   target >= %.0f   %s\n",
-                               absl::StrCat("RecordEvents events/s, ", batch, " accounts a batch"), events_per_s,
-                               kTargetEventsPerSecond, Verdict(events_per_s >= kTargetEventsPerSecond));
+                               absl::StrCat("RecordEvents events/s, ", batch, " accounts a batch"),
+                               events_per_s, kTargetEventsPerSecond,
+                               Verdict(events_per_s >= kTargetEventsPerSecond));
   std::cout << absl::StrFormat("  %-44s %10.0f   target >= %.0f   %s\n",
                                absl::StrCat("RecordEvents events/s, ", grouped_accounts, " accounts a batch"),
                                grouped_events_per_s, kTargetEventsPerSecond,
                                Verdict(grouped_events_per_s >= kTargetEventsPerSecond));
   if (memory.measured) {
-    std::cout << absl::StrFormat("\nRedis memory per account (MEMORY USAGE, sample of %d seeded accounts, before "
-                                 "the RecordEvents phase):\n",
-                                 memory.sampled);
+    std::cout << absl::StrFormat(
+        "\nRedis memory per account (MEMORY USAGE, sample of %d seeded accounts, before "
+        "the RecordEvents phase):\n",
+        memory.sampled);
     std::cout << absl::StrFormat("  %-20s %10s %10s %8s\n", "key kind", "mean B", "max B", "missing");
     for (const KeyKindMemory& k : memory.kinds) {
       std::cout << absl::StrFormat("  %-20s %10.0f %10d %8d\n", k.kind, k.mean, k.max, k.missing);
     }
     std::cout << absl::StrFormat("  %-20s %10.0f %10d %8s   aim <= %.0f B   %s\n", "total", memory.mean_total,
-                                 memory.max_total, "", kMemoryAimBytes, Verdict(memory.mean_total <= kMemoryAimBytes));
+                                 memory.max_total, "", kMemoryAimBytes,
+                                 Verdict(memory.mean_total <= kMemoryAimBytes));
   } else {
     std::cout << "\nRedis memory per account: not measured (" << memory.skipped_reason << ")\n";
   }
   std::cout << absl::StrFormat("\nrun time %.1f s\n", run_seconds);
 
-  std::string json = absl::StrCat(
-      "{\"bench\":\"steward_load\",\"target\":", JsonString(target),
-      ",\"spawned\":", absl::GetFlag(FLAGS_target).empty() ? "true" : "false", ",\"accounts\":", account_count,
-      ",\"seconds\":", seconds, ",\"concurrency\":", concurrency, ",\"channels\":", channel_count,
-      ",\"batch_events\":", batch, ",\"seed\":{\"events\":", seeding.counts.recorded.load(),
-      ",\"calls\":", seed_stats.calls, ",\"seconds\":", JsonNumber(seed_stats.seconds),
-      ",\"events_per_s\":", JsonNumber(seed_events_per_s), "}");
+  std::string json =
+      absl::StrCat("{\"bench\":\"steward_load\",\"target\":", JsonString(target),
+                   ",\"spawned\":", absl::GetFlag(FLAGS_target).empty() ? "true" : "false",
+                   ",\"accounts\":", account_count, ",\"seconds\":", seconds,
+                   ",\"concurrency\":", concurrency, ",\"channels\":", channel_count,
+                   ",\"batch_events\":", batch, ",\"seed\":{\"events\":", seeding.counts.recorded.load(),
+                   ",\"calls\":", seed_stats.calls, ",\"seconds\":", JsonNumber(seed_stats.seconds),
+                   ",\"events_per_s\":", JsonNumber(seed_events_per_s), "}");
   absl::StrAppend(&json, ",\"phases\":{");
   for (size_t i = 0; i < phases.size(); ++i) {
     absl::StrAppend(&json, i > 0 ? "," : "", JsonString(phases[i].name), ":", PhaseJson(phases[i]));
@@ -1129,12 +1179,13 @@ int Run() {
                   ",\"memory_bytes_per_account\":", JsonNumber(kMemoryAimBytes));
   if (memory.measured) {
     absl::StrAppend(&json, ",\"memory_met\":", memory.mean_total <= kMemoryAimBytes ? "true" : "false",
-                    "},\"memory\":{\"sampled\":", memory.sampled, ",\"mean_bytes\":", JsonNumber(memory.mean_total),
-                    ",\"max_bytes\":", memory.max_total, ",\"by_kind\":{");
+                    "},\"memory\":{\"sampled\":", memory.sampled,
+                    ",\"mean_bytes\":", JsonNumber(memory.mean_total), ",\"max_bytes\":", memory.max_total,
+                    ",\"by_kind\":{");
     for (size_t k = 0; k < memory.kinds.size(); ++k) {
-      absl::StrAppend(&json, k > 0 ? "," : "", JsonString(memory.kinds[k].kind), ":{\"mean_bytes\":",
-                      JsonNumber(memory.kinds[k].mean), ",\"max_bytes\":", memory.kinds[k].max,
-                      ",\"missing\":", memory.kinds[k].missing, "}");
+      absl::StrAppend(&json, k > 0 ? "," : "", JsonString(memory.kinds[k].kind),
+                      ":{\"mean_bytes\":", JsonNumber(memory.kinds[k].mean),
+                      ",\"max_bytes\":", memory.kinds[k].max, ",\"missing\":", memory.kinds[k].missing, "}");
     }
     absl::StrAppend(&json, "}}");
   } else {

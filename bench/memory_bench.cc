@@ -46,10 +46,12 @@ v1::Event MakeEvent(const std::string& account, std::string id, v1::EventType ty
 // opened), a ticket every 10 days, seats and limit usage daily, an invoice and an NPS answer monthly.
 void AddDay(v1::RecordEventsRequest& request, const std::string& account, int day, absl::Time t) {
   auto add = [&](std::string id, v1::EventType type, std::string subject = "", double value = 0) {
-    *request.add_events() = MakeEvent(account, absl::StrCat(account, "-", day, "-", id), type, t, subject, value);
+    *request.add_events() =
+        MakeEvent(account, absl::StrCat(account, "-", day, "-", id), type, t, subject, value);
   };
   for (int i = 0; i < 3; ++i) add(absl::StrCat("login", i), v1::EVENT_TYPE_LOGIN);
-  for (int i = 0; i < 4; ++i) add(absl::StrCat("use", i), v1::EVENT_TYPE_FEATURE_USED, absl::StrCat("feature-", (day + i * 3) % 12));
+  for (int i = 0; i < 4; ++i)
+    add(absl::StrCat("use", i), v1::EVENT_TYPE_FEATURE_USED, absl::StrCat("feature-", (day + i * 3) % 12));
   if (day % 3 == 0) add("email", v1::EVENT_TYPE_EMAIL_SENT);
   if (day % 3 == 0 && day % 2 == 0) add("open", v1::EVENT_TYPE_EMAIL_OPENED);
   if (day % 10 == 0) add("ticket", v1::EVENT_TYPE_TICKET_OPENED, "", 0);
@@ -149,18 +151,20 @@ int Run() {
     total_sum += total;
     total_max = std::max(total_max, total);
   }
-  std::cout << absl::StrFormat("Redis memory per account at steady state (%d accounts, 90 days of ~9 events a day, "
-                               "scores read daily):\n",
-                               accounts);
+  std::cout << absl::StrFormat(
+      "Redis memory per account at steady state (%d accounts, 90 days of ~9 events a day, "
+      "scores read daily):\n",
+      accounts);
   std::cout << absl::StrFormat("  %-16s %10s %10s\n", "key kind", "mean B", "max B");
   for (const Kind& kind : kinds) {
     std::cout << absl::StrFormat("  %-16s %10.0f %10d\n", kind.name, kind.sum / accounts, kind.max);
   }
   const double mean = total_sum / accounts;
-  std::cout << absl::StrFormat("  %-16s %10.0f %10d   aim <= %.0f B   %s\n", "total", mean, total_max, kAimBytes,
-                               mean <= kAimBytes ? "met" : "MISSED");
-  std::cout << absl::StrFormat("{\"bench\":\"steward_memory\",\"accounts\":%d,\"mean_bytes\":%.0f,\"max_bytes\":%d}\n",
-                               accounts, mean, total_max);
+  std::cout << absl::StrFormat("  %-16s %10.0f %10d   aim <= %.0f B   %s\n", "total", mean, total_max,
+                               kAimBytes, mean <= kAimBytes ? "met" : "MISSED");
+  std::cout << absl::StrFormat(
+      "{\"bench\":\"steward_memory\",\"accounts\":%d,\"mean_bytes\":%.0f,\"max_bytes\":%d}\n", accounts, mean,
+      total_max);
   return 0;
 }
 

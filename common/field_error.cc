@@ -1,8 +1,8 @@
-#include "absl/strings/string_view.h"
 #include "common/field_error.h"
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace steward {
 namespace {

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <optional>
 #include <utility>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -31,7 +31,8 @@ grpc::ServerUnaryReactor* HandleOnPool(grpc::CallbackServerContext* context, Thr
       return;
     }
     if (context->deadline() <= std::chrono::system_clock::now()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before work started"));
+      reactor->Finish(
+          grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before work started"));
       return;
     }
     absl::StatusOr<Response> result = work();
@@ -39,7 +40,8 @@ grpc::ServerUnaryReactor* HandleOnPool(grpc::CallbackServerContext* context, Thr
     reactor->Finish(ToGrpcStatus(result.status()));
   });
   if (!queued) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server overloaded; retry with backoff"));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server overloaded; retry with backoff"));
   }
   return reactor;
 }

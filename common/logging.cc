@@ -1,9 +1,9 @@
-#include "absl/strings/string_view.h"
 #include "common/logging.h"
 
 #include <unistd.h>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 

@@ -2,9 +2,9 @@
 
 #include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "absl/strings/string_view.h"
-#include <utility>
 
 namespace steward {
 

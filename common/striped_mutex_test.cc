@@ -44,7 +44,7 @@ TEST(StripedMutexTest, MovedLockReleasesOnce) {
     StripedMutex::Lock inner = mutex.LockKeys({"a", "b"});
     outer = std::move(inner);
   }
-  outer = StripedMutex::Lock();  // releases a and b
+  outer = StripedMutex::Lock();                           // releases a and b
   StripedMutex::Lock again = mutex.LockKeys({"a", "b"});  // would deadlock if still held
   SUCCEED();
 }

@@ -32,8 +32,8 @@ constexpr DemoAccount kAccounts[] = {
     {"hooli", "Hooli", "marketing", v1::ACCOUNT_SIZE_SMB, 450, 12, 700, 3, 1, 2, 4, true},
 };
 
-void AddEvent(v1::RecordEventsRequest& request, const DemoAccount& a, const std::string& id, v1::EventType type,
-              absl::Time t, const std::string& subject = "", double value = 0) {
+void AddEvent(v1::RecordEventsRequest& request, const DemoAccount& a, const std::string& id,
+              v1::EventType type, absl::Time t, const std::string& subject = "", double value = 0) {
   v1::Event* e = request.add_events();
   e->set_event_id(absl::StrCat(a.id, "-", id));
   e->set_account_id(a.id);
@@ -80,7 +80,8 @@ absl::Status LoadDemoData(scoring::ScoringService& scoring, absl::Time now) {
       const bool late = d <= 30;
       const int logins = late ? a.logins_per_day_late : a.logins_per_day_early;
       for (int i = 0; i < logins; ++i) {
-        AddEvent(events, a, absl::StrCat("login-", d, "-", i), v1::EVENT_TYPE_LOGIN, day + absl::Minutes(10 * i));
+        AddEvent(events, a, absl::StrCat("login-", d, "-", i), v1::EVENT_TYPE_LOGIN,
+                 day + absl::Minutes(10 * i));
       }
       const int features = late ? a.features_late : 10;
       AddEvent(events, a, absl::StrCat("feature-", d), v1::EVENT_TYPE_FEATURE_USED, day + absl::Hours(2),
@@ -95,7 +96,8 @@ absl::Status LoadDemoData(scoring::ScoringService& scoring, absl::Time now) {
     }
     AddEvent(events, a, "seats", v1::EVENT_TYPE_SEATS_ACTIVE, now - absl::Hours(5), "", a.seats * 0.8);
     AddEvent(events, a, "nps", v1::EVENT_TYPE_NPS_RESPONSE, now - absl::Hours(30), "", a.nps);
-    AddEvent(events, a, "invoice", v1::EVENT_TYPE_INVOICE_PAID, now - absl::Hours(48), "", a.nps < 5 ? 12 : 0);
+    AddEvent(events, a, "invoice", v1::EVENT_TYPE_INVOICE_PAID, now - absl::Hours(48), "",
+             a.nps < 5 ? 12 : 0);
     AddEvent(events, a, "api", v1::EVENT_TYPE_LIMIT_USAGE, now - absl::Hours(1), "api_calls",
              a.logins_per_day_late * 12000.0);
     if (a.competitor_trouble) {

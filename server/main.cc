@@ -1,7 +1,6 @@
 // The composition root of steward: flags are read here once, turned into typed configuration, and
 // every component is built and wired here (STYLE: "only components should know about components").
 
-#include "absl/strings/string_view.h"
 #include <pthread.h>
 #include <signal.h>
 
@@ -17,6 +16,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
@@ -34,7 +34,8 @@ ABSL_FLAG(std::string, store, "memory", "'memory' (embedded, lost on exit) or re
 ABSL_FLAG(std::string, config_dir, STEWARD_DEFAULT_CONFIG_DIR,
           "Directory with models/*.textproto and churn.textproto.");
 ABSL_FLAG(int, workers, 16, "Worker threads for blocking work (store round trips).");
-ABSL_FLAG(int, max_queued_calls, 10000, "Calls waiting for a worker beyond this are refused (RESOURCE_EXHAUSTED).");
+ABSL_FLAG(int, max_queued_calls, 10000,
+          "Calls waiting for a worker beyond this are refused (RESOURCE_EXHAUSTED).");
 ABSL_FLAG(int, max_message_bytes, 4 * 1024 * 1024, "Largest gRPC message accepted or sent.");
 ABSL_FLAG(int, max_batch_events, 1000, "Most events one RecordEvents call may carry.");
 ABSL_FLAG(int, redis_pool_size, 16, "Connections to Redis.");

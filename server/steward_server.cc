@@ -1,10 +1,10 @@
 #include "server/steward_server.h"
 
-#include <algorithm>
-#include <chrono>
-
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+
+#include <algorithm>
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -14,8 +14,8 @@
 namespace steward {
 
 absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const ServerConfig& config, Store& store,
-                                                                     const Clock& clock,
-                                                                     scoring::ModelSet models) {
+                                                                    const Clock& clock,
+                                                                    scoring::ModelSet models) {
   for (const std::string& name : config.services) {
     if (name != kScoringServiceName) {
       return absl::InvalidArgumentError(
@@ -35,8 +35,8 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
   builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(), &server->port_);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
-  const bool host_scoring = std::find(config.services.begin(), config.services.end(), kScoringServiceName) !=
-                            config.services.end();
+  const bool host_scoring =
+      std::find(config.services.begin(), config.services.end(), kScoringServiceName) != config.services.end();
   if (host_scoring) {
     server->scoring_ =
         std::make_unique<scoring::ScoringService>(store, clock, std::move(models), config.scoring_limits);

@@ -72,7 +72,9 @@ class BlackBoxTest : public ::testing::Test {
     return context;
   }
 
-  std::string Url(const std::string& method) const { return absl::StrCat("http://127.0.0.1:", port_, "/", method); }
+  std::string Url(const std::string& method) const {
+    return absl::StrCat("http://127.0.0.1:", port_, "/", method);
+  }
 
   std::string Buf() const { return SourceDir() + "/node_modules/.bin/buf"; }
 
@@ -128,22 +130,23 @@ TEST_F(BlackBoxTest, ScoresAnAccountEndToEndOnRedis) {
   EXPECT_TRUE(found_clv);
 
   // The same account read through server reflection by a client with no .proto files.
-  auto [code, output] =
-      RunCommand(absl::StrCat(Buf(), " curl --protocol grpc --http2-prior-knowledge -d '{\"account_id\":\"bb-1\"}' ",
-                              Url("steward.v1.ScoringService/GetAccount")));
+  auto [code, output] = RunCommand(
+      absl::StrCat(Buf(), " curl --protocol grpc --http2-prior-knowledge -d '{\"account_id\":\"bb-1\"}' ",
+                   Url("steward.v1.ScoringService/GetAccount")));
   EXPECT_EQ(code, 0) << output;
   EXPECT_THAT(output, HasSubstr("\"displayName\": \"Black Box Ltd\""));
 
   // Reflection describes the health service too.
-  auto [list_code, methods] = RunCommand(
-      absl::StrCat(Buf(), " curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:", port_));
+  auto [list_code, methods] = RunCommand(absl::StrCat(
+      Buf(), " curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:", port_));
   EXPECT_EQ(list_code, 0) << methods;
   EXPECT_THAT(methods, HasSubstr("grpc.health.v1.Health/Check"));
   EXPECT_THAT(methods, HasSubstr("steward.v1.ScoringService/RecordEvents"));
 
   // And an error through reflection names the field.
   auto [bad_code, bad] = RunCommand(absl::StrCat(
-      Buf(), " curl --protocol grpc --http2-prior-knowledge -d '{\"account\":{\"account_id\":\"x\",\"mrr\":-1}}' ",
+      Buf(),
+      " curl --protocol grpc --http2-prior-knowledge -d '{\"account\":{\"account_id\":\"x\",\"mrr\":-1}}' ",
       Url("steward.v1.ScoringService/UpsertAccount")));
   EXPECT_NE(bad_code, 0);
   EXPECT_THAT(bad, HasSubstr("invalid_argument"));
@@ -204,10 +207,10 @@ TEST(BlackBoxStartupTest, BadConfigurationFailsFastNamingFileLineAndField) {
 
 TEST(BlackBoxStartupTest, UnreachableRedisFailsFast) {
   testing::RedisServer nothing_there;  // reserves a port where nothing listens
-  auto child = testing::ChildProcess::Start(
-      {StewardBinary(), "--listen=127.0.0.1:0",
-       absl::StrCat("--store=redis://127.0.0.1:", nothing_there.port(), "/0"),
-       absl::StrCat("--config_dir=", SourceDir(), "/config")});
+  auto child =
+      testing::ChildProcess::Start({StewardBinary(), "--listen=127.0.0.1:0",
+                                    absl::StrCat("--store=redis://127.0.0.1:", nothing_there.port(), "/0"),
+                                    absl::StrCat("--config_dir=", SourceDir(), "/config")});
   ASSERT_TRUE(child.ok());
   auto code = (*child)->Stop(0, absl::Seconds(20));
   ASSERT_TRUE(code.ok()) << code.status();

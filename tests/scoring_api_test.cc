@@ -73,7 +73,8 @@ class ScoringApiTest : public ::testing::TestWithParam<StoreKind> {
     auto server = StewardServer::Start(config, *store_, clock_, *std::move(models));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials());
     stub_ = v1::ScoringService::NewStub(channel_);
   }
 
@@ -203,7 +204,8 @@ TEST_P(ScoringApiTest, BandEdgesLandInTheRightBands) {
     request.set_model(model_name);
     v1::FeatureValue* f = request.add_features();
     f->set_name(input.feature());
-    f->set_value(input.normalize().low() + target / 100 * (input.normalize().high() - input.normalize().low()));
+    f->set_value(input.normalize().low() +
+                 target / 100 * (input.normalize().high() - input.normalize().low()));
     v1::SimulateScoresResponse response;
     grpc::Status status = stub_->SimulateScores(Context().get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
@@ -340,7 +342,8 @@ TEST_P(ScoringApiTest, TrendComparesWithTheScoreDaysAgo) {
       events.push_back(MakeEvent("trend", absl::StrCat("f", d, "-", f), v1::EVENT_TYPE_FEATURE_USED,
                                  kStart + absl::Hours(24 * d + 1), 0, absl::StrCat("feature", f)));
     }
-    events.push_back(MakeEvent("trend", absl::StrCat("l", d), v1::EVENT_TYPE_LOGIN, kStart + absl::Hours(24 * d + 1)));
+    events.push_back(
+        MakeEvent("trend", absl::StrCat("l", d), v1::EVENT_TYPE_LOGIN, kStart + absl::Hours(24 * d + 1)));
   }
   clock_.Advance(absl::Hours(24 * 7 + 2));
   ASSERT_TRUE(Record(events).ok());
@@ -466,7 +469,9 @@ TEST_P(ScoringApiTest, UnknownModelIsInvalidArgument) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ScoringApiTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
-                         [](const auto& param_info) { return param_info.param == StoreKind::kMemory ? "Memory" : "Redis"; });
+                         [](const auto& param_info) {
+                           return param_info.param == StoreKind::kMemory ? "Memory" : "Redis";
+                         });
 
 // Redis stopped mid-test: calls answer UNAVAILABLE within their deadline, and succeed again once it
 // is back, with no restart of the server.

@@ -73,8 +73,7 @@ absl::Status MemoryStore::IndexAdd(const std::string& index, absl::Span<const st
 }
 
 absl::StatusOr<std::vector<std::string>> MemoryStore::IndexScan(const std::string& index,
-                                                                const std::string& start_after,
-                                                                int limit) {
+                                                                const std::string& start_after, int limit) {
   std::vector<std::string> out;
   absl::MutexLock lock(&mu_);
   auto it = indexes_.find(index);

@@ -22,8 +22,7 @@ class MemoryStore final : public Store {
   // A lookup under the mutex; nullopt if any key is missing.
   std::optional<std::vector<Record>> TryGetLocal(absl::Span<const std::string> keys) override;
   absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override;
-  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index,
-                                                     const std::string& start_after,
+  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
                                                      int limit) override;
 
  private:

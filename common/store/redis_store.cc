@@ -15,8 +15,8 @@
 #include <utility>
 
 #include "absl/memory/memory.h"
-#include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -89,9 +89,7 @@ std::optional<uint64_t> ParseVersion(absl::string_view hex) {
   return version;
 }
 
-absl::string_view ReplyText(const redisReply& reply) {
-  return absl::string_view(reply.str, reply.len);
-}
+absl::string_view ReplyText(const redisReply& reply) { return absl::string_view(reply.str, reply.len); }
 
 // hiredis writes with write(2), which raises SIGPIPE when Redis has closed the connection; by
 // default that kills the process. Rather than ignoring SIGPIPE process-wide behind the embedding
@@ -208,8 +206,7 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(std::string_view url_text) {
     rest.remove_prefix(end == absl::string_view::npos ? rest.size() : end);
     int value = 0;
     const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value < 1 ||
-        value > 65535) {
+    if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || value < 1 || value > 65535) {
       return InvalidUrl(url, absl::StrCat("port \"", port, "\" is not a number in 1..65535"));
     }
     options.port = value;
@@ -252,7 +249,8 @@ absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Connect(RedisOptions opt
   if (options.port < 1 || options.port > 65535) {
     return absl::InvalidArgumentError(absl::StrCat("Redis port ", options.port, " is not in 1..65535"));
   }
-  if (options.db < 0) return absl::InvalidArgumentError(absl::StrCat("Redis db ", options.db, " is negative"));
+  if (options.db < 0)
+    return absl::InvalidArgumentError(absl::StrCat("Redis db ", options.db, " is negative"));
   if (options.pool_size < 1) {
     return absl::InvalidArgumentError(absl::StrCat("Redis pool size ", options.pool_size, " is below 1"));
   }
@@ -292,9 +290,8 @@ absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Connect(RedisOptions opt
     }
     store->wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     RedisStore* raw = store.get();
-    store->listener_thread_ = std::thread([raw, context = std::move(context)]() mutable {
-      raw->ListenLoop(std::move(context));
-    });
+    store->listener_thread_ =
+        std::thread([raw, context = std::move(context)]() mutable { raw->ListenLoop(std::move(context)); });
   }
   return store;
 }
@@ -310,13 +307,13 @@ absl::StatusOr<std::vector<std::optional<Record>>> RedisStore::Get(absl::Span<co
   return ParseRecords(keys, **reply);
 }
 
-absl::StatusOr<std::vector<std::optional<Record>>> RedisStore::ParseRecords(absl::Span<const std::string> keys,
-                                                                            const redisReply& array) const {
+absl::StatusOr<std::vector<std::optional<Record>>> RedisStore::ParseRecords(
+    absl::Span<const std::string> keys, const redisReply& array) const {
   std::vector<std::optional<Record>> out;
   if (array.type == REDIS_REPLY_ERROR) return ReplyErrorStatus("MGET", array);
   if (array.type != REDIS_REPLY_ARRAY || array.elements != keys.size()) {
-    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": MGET of ", keys.size(),
-                                            " keys returned an unexpected reply"));
+    return absl::InternalError(
+        absl::StrCat("redis ", endpoint_, ": MGET of ", keys.size(), " keys returned an unexpected reply"));
   }
   out.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
@@ -333,8 +330,8 @@ absl::StatusOr<std::vector<std::optional<Record>>> RedisStore::ParseRecords(absl
       return absl::InternalError(absl::StrCat("redis ", endpoint_, ": key \"", absl::CHexEscape(keys[i]),
                                               "\" does not hold a Steward record"));
     }
-    out.emplace_back(Record{std::string(element.str + kVersionDigits, element.len - kVersionDigits),
-                            *version});
+    out.emplace_back(
+        Record{std::string(element.str + kVersionDigits, element.len - kVersionDigits), *version});
   }
   return out;
 }
@@ -404,7 +401,8 @@ absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes
     const redisReply& reply = *(*replies)[i];
     if (reply.type == REDIS_REPLY_ERROR) return ReplyErrorStatus("Put script", reply);
     if (reply.type != REDIS_REPLY_INTEGER || (reply.integer != 0 && reply.integer != 1)) {
-      return absl::InternalError(absl::StrCat("redis ", endpoint_, ": Put script returned an unexpected reply"));
+      return absl::InternalError(
+          absl::StrCat("redis ", endpoint_, ": Put script returned an unexpected reply"));
     }
     applied[i] = reply.integer == 1;
   }
@@ -422,7 +420,8 @@ absl::Status RedisStore::Delete(absl::Span<const std::string> keys) {
   return status;
 }
 
-absl::StatusOr<std::vector<std::optional<Record>>> RedisStore::GetAndTrack(absl::Span<const std::string> keys) {
+absl::StatusOr<std::vector<std::optional<Record>>> RedisStore::GetAndTrack(
+    absl::Span<const std::string> keys) {
   uint64_t seq = 0;
   bool enabled = false;
   {
@@ -488,8 +487,7 @@ absl::Status RedisStore::IndexAdd(const std::string& index, absl::Span<const std
 }
 
 absl::StatusOr<std::vector<std::string>> RedisStore::IndexScan(const std::string& index,
-                                                               const std::string& start_after,
-                                                               int limit) {
+                                                               const std::string& start_after, int limit) {
   std::vector<std::string> out;
   // LIMIT with a negative count means "all" to Redis; the contract means "none".
   if (limit <= 0) return out;
@@ -505,13 +503,15 @@ absl::StatusOr<std::vector<std::string>> RedisStore::IndexScan(const std::string
   if (!reply.ok()) return reply.status();
   const redisReply& array = **reply;
   if (array.type != REDIS_REPLY_ARRAY) {
-    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": ZRANGEBYLEX returned an unexpected reply"));
+    return absl::InternalError(
+        absl::StrCat("redis ", endpoint_, ": ZRANGEBYLEX returned an unexpected reply"));
   }
   out.reserve(array.elements);
   for (size_t i = 0; i < array.elements; ++i) {
     const redisReply& element = *array.element[i];
     if (element.type != REDIS_REPLY_STRING) {
-      return absl::InternalError(absl::StrCat("redis ", endpoint_, ": ZRANGEBYLEX returned a non-string member"));
+      return absl::InternalError(
+          absl::StrCat("redis ", endpoint_, ": ZRANGEBYLEX returned a non-string member"));
     }
     out.emplace_back(ReplyText(element));
   }
@@ -525,7 +525,8 @@ absl::StatusOr<int64_t> RedisStore::MemoryUsage(const std::string& key) {
     return absl::NotFoundError(absl::StrCat("redis ", endpoint_, ": no key \"", absl::CHexEscape(key), "\""));
   }
   if ((*reply)->type != REDIS_REPLY_INTEGER) {
-    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": MEMORY USAGE returned an unexpected reply"));
+    return absl::InternalError(
+        absl::StrCat("redis ", endpoint_, ": MEMORY USAGE returned an unexpected reply"));
   }
   return static_cast<int64_t>((*reply)->integer);
 }
@@ -568,13 +569,13 @@ absl::StatusOr<std::vector<RedisStore::ReplyPtr>> RedisStore::RoundTrip(absl::Sp
   }
 }
 
-absl::StatusOr<std::vector<RedisStore::ReplyPtr>> RedisStore::RoundTripOnce(redisContext* context,
-                                                                            absl::Span<const Command> commands) {
+absl::StatusOr<std::vector<RedisStore::ReplyPtr>> RedisStore::RoundTripOnce(
+    redisContext* context, absl::Span<const Command> commands) {
   ScopedSigpipeBlock no_sigpipe;
   for (const Command& command : commands) {
     if (redisAppendCommandArgv(context, command.argc(), command.argv(), command.lengths()) != REDIS_OK) {
-      return absl::ResourceExhaustedError(absl::StrCat("redis ", endpoint_, ": cannot buffer command: ",
-                                                       context->errstr));
+      return absl::ResourceExhaustedError(
+          absl::StrCat("redis ", endpoint_, ": cannot buffer command: ", context->errstr));
     }
   }
   std::vector<ReplyPtr> replies;
@@ -590,8 +591,8 @@ absl::StatusOr<std::vector<RedisStore::ReplyPtr>> RedisStore::RoundTripOnce(redi
         return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": no reply within ",
                                                    absl::FormatDuration(options_.command_timeout)));
       }
-      return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": connection failed: ",
-                                                 error.empty() ? "unknown error" : error));
+      return absl::UnavailableError(absl::StrCat(
+          "redis ", endpoint_, ": connection failed: ", error.empty() ? "unknown error" : error));
     }
     replies.emplace_back(static_cast<redisReply*>(reply));
   }
@@ -639,7 +640,8 @@ absl::StatusOr<RedisStore::ContextPtr> RedisStore::Dial() const {
     return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": cannot connect: ", context->errstr));
   }
   if (redisSetTimeout(context.get(), absl::ToTimeval(options_.command_timeout)) != REDIS_OK) {
-    return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": cannot set timeout: ", context->errstr));
+    return absl::UnavailableError(
+        absl::StrCat("redis ", endpoint_, ": cannot set timeout: ", context->errstr));
   }
   return context;
 }
@@ -651,12 +653,13 @@ absl::StatusOr<RedisStore::ContextPtr> RedisStore::OpenConnection() {
   if (options_.db != 0) {
     Command select{"SELECT"};
     select.AddOwned(absl::StrCat(options_.db));
-    absl::StatusOr<std::vector<ReplyPtr>> reply = RoundTripOnce(context.get(), absl::MakeConstSpan(&select, 1));
+    absl::StatusOr<std::vector<ReplyPtr>> reply =
+        RoundTripOnce(context.get(), absl::MakeConstSpan(&select, 1));
     if (!reply.ok()) return reply.status();
     if (reply->front()->type == REDIS_REPLY_ERROR) {
       // A wrong db is configuration, not an outage; but Connect surfaces it at start-up either way.
-      return absl::InvalidArgumentError(absl::StrCat("redis ", endpoint_, ": SELECT ", options_.db, ": ",
-                                                     ReplyText(*reply->front())));
+      return absl::InvalidArgumentError(
+          absl::StrCat("redis ", endpoint_, ": SELECT ", options_.db, ": ", ReplyText(*reply->front())));
     }
   }
   // Read after Acquire took its generation: a connection that still registers with an old id
@@ -664,7 +667,8 @@ absl::StatusOr<RedisStore::ContextPtr> RedisStore::OpenConnection() {
   if (const int64_t redirect = redirect_id_.load(); options_.client_side_caching && redirect != 0) {
     Command tracking{"CLIENT", "TRACKING", "on", "REDIRECT"};
     tracking.AddOwned(absl::StrCat(redirect)).Add("OPTIN");
-    absl::StatusOr<std::vector<ReplyPtr>> reply = RoundTripOnce(context.get(), absl::MakeConstSpan(&tracking, 1));
+    absl::StatusOr<std::vector<ReplyPtr>> reply =
+        RoundTripOnce(context.get(), absl::MakeConstSpan(&tracking, 1));
     if (!reply.ok()) return reply.status();
     // Not an error for ordinary calls: this connection just never holds anything (its CLIENT
     // CACHING fails), and caching stays off until tracking is restored.
@@ -697,7 +701,8 @@ void RedisStore::Release(Lease lease, bool healthy) {
 void RedisStore::NoteFailure(const absl::Status& status) {
   if (status.code() != absl::StatusCode::kUnavailable) return;
   if (reachable_.exchange(false)) {
-    Log(LogLevel::kWarning, "redis_unavailable", {{"endpoint", endpoint_}, {"error", std::string(status.message())}});
+    Log(LogLevel::kWarning, "redis_unavailable",
+        {{"endpoint", endpoint_}, {"error", std::string(status.message())}});
   }
 }
 
@@ -712,7 +717,8 @@ absl::Status RedisStore::ReplyErrorStatus(absl::string_view what, const redisRep
   const std::string message = absl::StrCat("redis ", endpoint_, ": ", what, ": ", error);
   // Transient server states: loading its dataset after a restart, a long script, a replica that
   // lost its primary or a primary demoted by failover. Callers may retry these.
-  for (absl::string_view transient : {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"}) {
+  for (absl::string_view transient :
+       {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"}) {
     if (absl::StartsWith(error, transient)) return absl::UnavailableError(message);
   }
   if (absl::StartsWith(error, "OOM")) return absl::ResourceExhaustedError(message);
@@ -804,8 +810,9 @@ absl::Status RedisStore::PumpInvalidations(redisContext* listener, absl::Time& l
   if (fds[0].revents != 0) {
     // Readable, closed or failed: the read tells which.
     if (redisBufferRead(listener) != REDIS_OK) {
-      return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": invalidation connection failed: ",
-                                                 listener->errstr[0] != '\0' ? listener->errstr : "unknown error"));
+      return absl::UnavailableError(
+          absl::StrCat("redis ", endpoint_, ": invalidation connection failed: ",
+                       listener->errstr[0] != '\0' ? listener->errstr : "unknown error"));
     }
     return absl::OkStatus();
   }
@@ -813,7 +820,8 @@ absl::Status RedisStore::PumpInvalidations(redisContext* listener, absl::Time& l
   const absl::Time now = absl::Now();
   if (ping_sent.has_value()) {
     if (now - *ping_sent > std::max(options_.command_timeout, kHeartbeatMinTimeout)) {
-      return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": invalidation connection does not answer PING"));
+      return absl::UnavailableError(
+          absl::StrCat("redis ", endpoint_, ": invalidation connection does not answer PING"));
     }
   } else if (now - last_heard > kHeartbeatInterval) {
     ScopedSigpipeBlock no_sigpipe;
@@ -823,8 +831,8 @@ absl::Status RedisStore::PumpInvalidations(redisContext* listener, absl::Time& l
     int done = 0;
     while (!done) {
       if (redisBufferWrite(listener, &done) != REDIS_OK) {
-        return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": invalidation connection failed: ",
-                                                   listener->errstr));
+        return absl::UnavailableError(
+            absl::StrCat("redis ", endpoint_, ": invalidation connection failed: ", listener->errstr));
       }
     }
     ping_sent = now;

@@ -104,8 +104,7 @@ class RedisStore final : public Store {
   // One ZADD round trip.
   absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override;
   // One ZRANGEBYLEX round trip.
-  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index,
-                                                     const std::string& start_after,
+  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
                                                      int limit) override;
 
   // Bytes Redis spends on `key` (MEMORY USAGE key SAMPLES 0); NOT_FOUND for a missing key. For tests

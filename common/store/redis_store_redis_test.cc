@@ -2,8 +2,6 @@
 // a restart of the client, the record layout's memory cost, and URL parsing. The Store contract
 // itself is in store_contract_test.cc.
 
-#include "common/store/redis_store.h"
-
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -15,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/store/redis_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/support/redis_server.h"
@@ -148,7 +147,8 @@ TEST_F(RedisStoreTest, HungRedisTimesOutInsteadOfBlocking) {
 TEST_F(RedisStoreTest, ConnectFailsFastWhenNothingListens) {
   testing::RedisServer never_started;  // its port is reserved but nobody listens there
   const absl::Time start = absl::Now();
-  absl::StatusOr<std::unique_ptr<RedisStore>> store = RedisStore::Connect(ShortTimeouts(never_started.port()));
+  absl::StatusOr<std::unique_ptr<RedisStore>> store =
+      RedisStore::Connect(ShortTimeouts(never_started.port()));
   EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable) << store.status();
   EXPECT_THAT(store.status().message(), HasSubstr(absl::StrCat("127.0.0.1:", never_started.port())));
   EXPECT_LT(absl::Now() - start, kNoHang);

@@ -1,14 +1,14 @@
 #pragma once
 
-#include "absl/strings/string_view.h"
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace steward {
@@ -67,7 +67,8 @@ class Store {
   // until a writer (this process or another) changes one of them, TryGetLocal may answer for it
   // without any I/O. Absent keys are not held. A backend may decline to hold a copy (e.g. while it
   // cannot guarantee exactness); the result is the same as Get's either way.
-  virtual absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(absl::Span<const std::string> keys) = 0;
+  virtual absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(
+      absl::Span<const std::string> keys) = 0;
 
   // Answers from this process's tracked copies, without I/O and without waiting on anything slow:
   // the records of all `keys` when every one is held and still valid, else nullopt (then call
@@ -83,8 +84,7 @@ class Store {
   // Returns up to `limit` members of the index in byte order, strictly after `start_after` (empty:
   // from the start).
   virtual absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index,
-                                                             const std::string& start_after,
-                                                             int limit) = 0;
+                                                             const std::string& start_after, int limit) = 0;
 };
 
 // Wraps an account id in a Redis Cluster hash tag, "{id}", so that all keys of one account live in one

@@ -208,10 +208,7 @@ TEST_P(StoreContractTest, BinaryAndLargeValuesRoundTrip) {
   for (char& c : large) c = static_cast<char>(random() & 0xff);
   const std::string binary_key("{acct}:\0\xfe key", 12);
 
-  EXPECT_THAT(PutAll({Set("bin", binary),
-                      Set("large", large),
-                      Set("empty", ""),
-                      Set(binary_key, "k")}),
+  EXPECT_THAT(PutAll({Set("bin", binary), Set("large", large), Set("empty", ""), Set(binary_key, "k")}),
               ElementsAre(true, true, true, true));
   absl::StatusOr<std::vector<std::optional<Record>>> got = store_->Get({"bin", "large", "empty", binary_key});
   ASSERT_TRUE(got.ok()) << got.status();
@@ -230,13 +227,12 @@ TEST_P(StoreContractTest, PutOfManyWritesReportsEachOutcome) {
   ASSERT_THAT(PutAll(setup), ElementsAre(true, true, true, true, true, true));
 
   EXPECT_THAT(PutAll({
-                  SetIf("k0", "new", 1),  // right version
-                  SetIf("k1", "new", 2),  // wrong version
-                  Set("k2", "new"),                          // unconditional
-                  SetIf("k3", "new", 0),  // exists already
-                  SetIf("k9", "new", 0),  // create
-                  SetIf("k4", "new", 1, {"k5"}),
-                  SetIf("k4", "newer", 2),  // sees the write before it
+                  SetIf("k0", "new", 1),                                   // right version
+                  SetIf("k1", "new", 2),                                   // wrong version
+                  Set("k2", "new"),                                        // unconditional
+                  SetIf("k3", "new", 0),                                   // exists already
+                  SetIf("k9", "new", 0),                                   // create
+                  SetIf("k4", "new", 1, {"k5"}), SetIf("k4", "newer", 2),  // sees the write before it
               }),
               ElementsAre(true, false, true, false, true, true, true));
   absl::StatusOr<std::vector<std::optional<Record>>> got =
@@ -376,7 +372,8 @@ TEST_P(StoreContractTest, TrackedReadsAreAnsweredLocallyAndWritesHereDropThemAtO
     EXPECT_THAT(*local, ElementsAre(IsRecord("v1", 1)));
   }
 
-  absl::StatusOr<std::vector<std::optional<Record>>> got = store_->GetAndTrack({"{acct}:scores", "{acct}:nope"});
+  absl::StatusOr<std::vector<std::optional<Record>>> got =
+      store_->GetAndTrack({"{acct}:scores", "{acct}:nope"});
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_THAT(*got, ElementsAre(Optional(IsRecord("v1", 1)), IsMissing()));
 

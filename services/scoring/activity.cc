@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "services/scoring/activity.h"
 
 #include <algorithm>
@@ -6,6 +5,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
 #include "common/proto_time.h"
 
 namespace steward::scoring {
@@ -323,7 +323,8 @@ FeatureVector ExtractFeatures(const v1::Account& account, const v1::ActivityReco
   const int distinct = PopCount(last30.features_used);
   set(Feature::kDistinctFeatures30d, distinct);
   if (account.plan().feature_count() > 0) {
-    set(Feature::kFeatureShare30d, std::min(1.0, static_cast<double>(distinct) / account.plan().feature_count()));
+    set(Feature::kFeatureShare30d,
+        std::min(1.0, static_cast<double>(distinct) / account.plan().feature_count()));
   }
   if (account.seats() > 0 && record.has_seats_active()) {
     set(Feature::kSeatUtilization, std::min(1.0, record.seats_active().value() / account.seats()));
@@ -345,7 +346,8 @@ FeatureVector ExtractFeatures(const v1::Account& account, const v1::ActivityReco
 
   if (record.has_nps()) set(Feature::kNps, record.nps().value());
   if (record.has_csat()) set(Feature::kCsat, record.csat().value());
-  if (record.has_survey_satisfaction()) set(Feature::kSurveySatisfaction, record.survey_satisfaction().value());
+  if (record.has_survey_satisfaction())
+    set(Feature::kSurveySatisfaction, record.survey_satisfaction().value());
   if (record.has_feedback_sentiment()) set(Feature::kFeedbackSentiment, record.feedback_sentiment().value());
   set(Feature::kNegativeMentions30d, last30.negative_mentions);
   if (record.has_days_late()) set(Feature::kDaysLateLastInvoice, record.days_late().value());
@@ -363,7 +365,8 @@ FeatureVector ExtractFeatures(const v1::Account& account, const v1::ActivityReco
   set(Feature::kIntegrations90d, all.integrations);
   if (record.last_expansion_seconds() > 0) {
     set(Feature::kDaysSinceExpansion,
-        std::max(0.0, absl::ToDoubleSeconds(now - absl::FromUnixSeconds(record.last_expansion_seconds())) / 86400));
+        std::max(0.0, absl::ToDoubleSeconds(now - absl::FromUnixSeconds(record.last_expansion_seconds())) /
+                          86400));
   }
 
   std::optional<double> max_usage;
@@ -376,7 +379,8 @@ FeatureVector ExtractFeatures(const v1::Account& account, const v1::ActivityReco
 
   if (account.has_start_time()) {
     set(Feature::kTenureDays,
-        std::max(0.0, absl::ToDoubleSeconds(now - absl::FromUnixSeconds(account.start_time().seconds())) / 86400));
+        std::max(0.0,
+                 absl::ToDoubleSeconds(now - absl::FromUnixSeconds(account.start_time().seconds())) / 86400));
   }
   return f;
 }

@@ -10,7 +10,8 @@ namespace {
 
 const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 12, 0, 0), absl::UTCTimeZone());
 
-v1::Event MakeEvent(std::string id, v1::EventType type, absl::Time t, std::string subject = "", double value = 0) {
+v1::Event MakeEvent(std::string id, v1::EventType type, absl::Time t, std::string subject = "",
+                    double value = 0) {
   v1::Event e;
   e.set_event_id(std::move(id));
   e.set_account_id("a1");
@@ -21,7 +22,8 @@ v1::Event MakeEvent(std::string id, v1::EventType type, absl::Time t, std::strin
   return e;
 }
 
-ApplyCounts ApplyAll(const std::vector<v1::Event>& events, v1::ActivityRecord& record, absl::Time now = kNow) {
+ApplyCounts ApplyAll(const std::vector<v1::Event>& events, v1::ActivityRecord& record,
+                     absl::Time now = kNow) {
   std::vector<const v1::Event*> pointers;
   for (const v1::Event& e : events) pointers.push_back(&e);
   return ApplyEvents(pointers, now, record);
@@ -58,7 +60,8 @@ TEST(ApplyEventsTest, RemembersIdsForTheDedupWindowCountedInArrivalDays) {
   std::vector<const v1::Event*> pointers = {&batch[0]};
   EXPECT_EQ(ApplyEvents(pointers, kNow + absl::Hours(24 * 6), replayed, 7).duplicates, 1);
   // Once the window has passed, the id is forgotten and only the day's counters remain.
-  ApplyAll({MakeEvent("e2", v1::EVENT_TYPE_LOGIN, kNow + absl::Hours(24 * 7))}, record, kNow + absl::Hours(24 * 7));
+  ApplyAll({MakeEvent("e2", v1::EVENT_TYPE_LOGIN, kNow + absl::Hours(24 * 7))}, record,
+           kNow + absl::Hours(24 * 7));
   ASSERT_EQ(record.recent_event_ids_size(), 1);
   EXPECT_EQ(record.recent_event_ids(0).arrival_day(), DayOf(kNow + absl::Hours(24 * 7)));
   EXPECT_EQ(record.recent_event_ids(0).fingerprints_size(), 1);
@@ -146,7 +149,8 @@ TEST(ExtractFeaturesTest, LoginBaselineIsTheAccountsOwnNormal) {
     events.push_back(MakeEvent("early-a" + std::to_string(d), v1::EVENT_TYPE_LOGIN, DaysAgo(d)));
     events.push_back(MakeEvent("early-b" + std::to_string(d), v1::EVENT_TYPE_LOGIN, DaysAgo(d)));
   }
-  for (int d = 0; d < 30; d += 2) events.push_back(MakeEvent("late" + std::to_string(d), v1::EVENT_TYPE_LOGIN, DaysAgo(d)));
+  for (int d = 0; d < 30; d += 2)
+    events.push_back(MakeEvent("late" + std::to_string(d), v1::EVENT_TYPE_LOGIN, DaysAgo(d)));
   ApplyAll(events, record);
 
   FeatureVector f = ExtractFeatures(account, record, kNow);

@@ -1,7 +1,7 @@
-#include "absl/strings/string_view.h"
 #include "services/scoring/features.h"
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 
 namespace steward::scoring {
 namespace {

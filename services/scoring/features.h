@@ -15,42 +15,42 @@ namespace steward::scoring {
 enum class Feature : int {
   kLogins7d,
   kLogins30d,
-  kBaselineLogins30d,      // the account's normal logins per 30 days, from days 31–90 before now
-  kLoginFrequencyRatio,    // logins_30d / baseline_logins_30d
-  kActiveDays30d,          // days with at least one login
+  kBaselineLogins30d,    // the account's normal logins per 30 days, from days 31–90 before now
+  kLoginFrequencyRatio,  // logins_30d / baseline_logins_30d
+  kActiveDays30d,        // days with at least one login
   kFeatureUses30d,
-  kFeatureUsesPrior30d,    // days 31–60 before now
-  kUsageChange30d,         // (uses_30d − uses_prior_30d) / uses_prior_30d
+  kFeatureUsesPrior30d,  // days 31–60 before now
+  kUsageChange30d,       // (uses_30d − uses_prior_30d) / uses_prior_30d
   kDistinctFeatures30d,
-  kFeatureShare30d,        // distinct_features_30d / plan feature count
-  kSeatUtilization,        // latest active seats / seats purchased
+  kFeatureShare30d,  // distinct_features_30d / plan feature count
+  kSeatUtilization,  // latest active seats / seats purchased
   kEmailsSent14d,
   kEmailsOpened14d,
   kEmailOpenRate14d,
   kInAppEngagements30d,
   kTicketsOpened30d,
-  kOpenTickets,            // opened − resolved over the retention window, at least 0
-  kTicketSentiment90d,     // mean sentiment of tickets, 0..1
-  kNps,                    // latest NPS answer, 0..10
-  kCsat,                   // latest CSAT answer, 1..5
-  kSurveySatisfaction,     // latest survey satisfaction, 0..10
-  kFeedbackSentiment,      // sentiment of the latest NPS or survey comment, 0..1
-  kNegativeMentions30d,    // social mentions with sentiment < 0.3
+  kOpenTickets,          // opened − resolved over the retention window, at least 0
+  kTicketSentiment90d,   // mean sentiment of tickets, 0..1
+  kNps,                  // latest NPS answer, 0..10
+  kCsat,                 // latest CSAT answer, 1..5
+  kSurveySatisfaction,   // latest survey satisfaction, 0..10
+  kFeedbackSentiment,    // sentiment of the latest NPS or survey comment, 0..1
+  kNegativeMentions30d,  // social mentions with sentiment < 0.3
   kDaysLateLastInvoice,
   kCompetitorVisits7d,
   kCompetitorSearches30d,
   kCompetitorEvaluations30d,
   kCompetitorTrials30d,
   kContractReviews30d,
-  kRoiPercent,             // latest reported ROI, percent
+  kRoiPercent,  // latest reported ROI, percent
   kReferrals90d,
-  kExpansions90d,          // upgrades and expansions
+  kExpansions90d,  // upgrades and expansions
   kDowngrades90d,
   kIntegrations90d,
-  kDaysSinceExpansion,     // days since the latest upgrade or expansion (absent if none)
-  kMaxLimitUsage,          // highest used / allowed over the plan's limits
-  kTenureDays,             // days since the account's start
-  kCount,                  // not a feature: the number of features
+  kDaysSinceExpansion,  // days since the latest upgrade or expansion (absent if none)
+  kMaxLimitUsage,       // highest used / allowed over the plan's limits
+  kTenureDays,          // days since the account's start
+  kCount,               // not a feature: the number of features
 };
 
 inline constexpr std::size_t kFeatureCount = static_cast<std::size_t>(Feature::kCount);

@@ -2,9 +2,8 @@
 
 #include <string>
 
-#include "absl/strings/string_view.h"
-
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "common/store/store.h"
 
 namespace steward::scoring {

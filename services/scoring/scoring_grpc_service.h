@@ -16,7 +16,8 @@ class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
   grpc::ServerUnaryReactor* UpsertAccount(grpc::CallbackServerContext* context,
                                           const v1::UpsertAccountRequest* request,
                                           v1::UpsertAccountResponse* response) override;
-  grpc::ServerUnaryReactor* GetAccount(grpc::CallbackServerContext* context, const v1::GetAccountRequest* request,
+  grpc::ServerUnaryReactor* GetAccount(grpc::CallbackServerContext* context,
+                                       const v1::GetAccountRequest* request,
                                        v1::GetAccountResponse* response) override;
   grpc::ServerUnaryReactor* ListAccounts(grpc::CallbackServerContext* context,
                                          const v1::ListAccountsRequest* request,
@@ -24,7 +25,8 @@ class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
   grpc::ServerUnaryReactor* RecordEvents(grpc::CallbackServerContext* context,
                                          const v1::RecordEventsRequest* request,
                                          v1::RecordEventsResponse* response) override;
-  grpc::ServerUnaryReactor* GetScores(grpc::CallbackServerContext* context, const v1::GetScoresRequest* request,
+  grpc::ServerUnaryReactor* GetScores(grpc::CallbackServerContext* context,
+                                      const v1::GetScoresRequest* request,
                                       v1::GetScoresResponse* response) override;
   grpc::ServerUnaryReactor* BatchGetScores(grpc::CallbackServerContext* context,
                                            const v1::BatchGetScoresRequest* request,

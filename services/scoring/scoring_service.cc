@@ -1,4 +1,3 @@
-#include "absl/strings/string_view.h"
 #include "services/scoring/scoring_service.h"
 
 #include <algorithm>
@@ -6,12 +5,13 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
-#include "google/protobuf/arena.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "common/field_error.h"
 #include "common/proto_time.h"
+#include "google/protobuf/arena.h"
 #include "services/scoring/activity.h"
 #include "services/scoring/keys.h"
 #include "services/scoring/model/lifetime_value.h"
@@ -104,13 +104,14 @@ absl::StatusOr<const HealthScorer*> ScoringService::FindModel(const std::string&
   const std::string& wanted = name.empty() ? models_.default_model : name;
   auto it = scorers_.find(wanted);
   if (it == scorers_.end()) {
-    return FieldError("model",
-                      absl::StrCat("unknown model \"", wanted, "\"; known: ", absl::StrJoin(model_names_, ", ")));
+    return FieldError(
+        "model", absl::StrCat("unknown model \"", wanted, "\"; known: ", absl::StrJoin(model_names_, ", ")));
   }
   return it->second.get();
 }
 
-absl::StatusOr<v1::UpsertAccountResponse> ScoringService::UpsertAccount(const v1::UpsertAccountRequest& request) {
+absl::StatusOr<v1::UpsertAccountResponse> ScoringService::UpsertAccount(
+    const v1::UpsertAccountRequest& request) {
   if (!request.has_account()) return FieldError("account", "is required");
   if (absl::Status s = ValidateAccount("account", request.account()); !s.ok()) return s;
 
@@ -152,7 +153,8 @@ absl::StatusOr<v1::GetAccountResponse> ScoringService::GetAccount(const v1::GetA
   return response;
 }
 
-absl::StatusOr<v1::ListAccountsResponse> ScoringService::ListAccounts(const v1::ListAccountsRequest& request) {
+absl::StatusOr<v1::ListAccountsResponse> ScoringService::ListAccounts(
+    const v1::ListAccountsRequest& request) {
   if (request.page_size() < 0) return FieldError("page_size", "must not be negative");
   const int page_size = request.page_size() == 0 ? limits_.default_page_size
                                                  : std::min(request.page_size(), limits_.max_page_size);
@@ -182,7 +184,8 @@ absl::StatusOr<v1::ListAccountsResponse> ScoringService::ListAccounts(const v1::
   return response;
 }
 
-absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(const v1::RecordEventsRequest& request) {
+absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
+    const v1::RecordEventsRequest& request) {
   if (request.events().empty()) return FieldError("events", "must hold at least one event");
   if (request.events_size() > limits_.max_events_per_batch) {
     return FieldError("events", absl::StrCat("holds ", request.events_size(), " events; at most ",
@@ -217,8 +220,9 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(const v1::
   if (!records.ok()) return records.status();
   for (std::size_t a = 0; a < account_ids.size(); ++a) {
     if (!(*records)[2 * a].has_value()) {
-      return absl::NotFoundError(absl::StrCat("events[", first_event[account_ids[a]], "].account_id: account \"",
-                                              account_ids[a], "\" does not exist"));
+      return absl::NotFoundError(absl::StrCat("events[", first_event[account_ids[a]],
+                                              "].account_id: account \"", account_ids[a],
+                                              "\" does not exist"));
     }
   }
 
@@ -259,8 +263,11 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(const v1::
       }
       counts.push_back(folded);
       written.push_back(a);
-      Write write{ActivityKey(id), record.SerializeAsString(), activity[a].has_value() ? activity[a]->version : 0,
-                  CacheKeys(id), {}};
+      Write write{ActivityKey(id),
+                  record.SerializeAsString(),
+                  activity[a].has_value() ? activity[a]->version : 0,
+                  CacheKeys(id),
+                  {}};
       writes.push_back(std::move(write));
     }
     if (writes.empty()) break;
@@ -327,8 +334,9 @@ absl::StatusOr<v1::BatchGetScoresResponse> ScoringService::BatchGetScores(
   return response;
 }
 
-absl::StatusOr<bool> ScoringService::FromCache(const v1::Account& account, const std::optional<Record>& cached,
-                                               absl::string_view key, const HealthScorer& scorer, int32_t today,
+absl::StatusOr<bool> ScoringService::FromCache(const v1::Account& account,
+                                               const std::optional<Record>& cached, absl::string_view key,
+                                               const HealthScorer& scorer, int32_t today,
                                                v1::Scores& out) const {
   if (!cached.has_value()) return false;
   v1::CachedScores entry;
@@ -450,7 +458,10 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
     *entry.mutable_trend() = scores.trend();
     // The cache entry is written only if neither the account nor its activity changed since they were
     // read: a writer in between has already dropped the cache, and must not see it come back stale.
-    Write cache{ScoresKey(ids[a], model), entry.SerializeAsString(), std::nullopt, {},
+    Write cache{ScoresKey(ids[a], model),
+                entry.SerializeAsString(),
+                std::nullopt,
+                {},
                 {Guard{keys[2 * a], (*records)[2 * a]->version},
                  Guard{more_keys[2 * s], activity_record.has_value() ? activity_record->version : 0}}};
     writes.push_back(std::move(cache));
@@ -461,8 +472,8 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
   return out;
 }
 
-void ScoringService::Explain(const v1::Account& account, const FeatureVector& features, const HealthScorer& scorer,
-                             absl::Time compute_time, v1::Scores& scores) const {
+void ScoringService::Explain(const v1::Account& account, const FeatureVector& features,
+                             const HealthScorer& scorer, absl::Time compute_time, v1::Scores& scores) const {
   scores.set_account_id(account.account_id());
   *scores.mutable_compute_time() = ToProtoTime(compute_time);
   scorer.Score(features, *scores.mutable_health());
@@ -484,7 +495,8 @@ absl::StatusOr<v1::SimulateScoresResponse> ScoringService::SimulateScores(
     const v1::FeatureValue& fv = request.features(i);
     std::optional<Feature> feature = FeatureByName(fv.name());
     if (!feature) {
-      return FieldError(absl::StrCat("features[", i, "].name"), absl::StrCat("unknown feature \"", fv.name(), "\""));
+      return FieldError(absl::StrCat("features[", i, "].name"),
+                        absl::StrCat("unknown feature \"", fv.name(), "\""));
     }
     if (!std::isfinite(fv.value())) {
       return FieldError(absl::StrCat("features[", i, "].value"), "must be a finite number");
@@ -505,7 +517,8 @@ absl::StatusOr<v1::ListScoringModelsResponse> ScoringService::ListScoringModels(
   return response;
 }
 
-absl::StatusOr<std::string> ScoringService::RefreshStaleScores(const std::string& start_after, int max_accounts) {
+absl::StatusOr<std::string> ScoringService::RefreshStaleScores(const std::string& start_after,
+                                                               int max_accounts) {
   auto ids = store_.IndexScan(std::string(kAccountIndex), start_after, max_accounts);
   if (!ids.ok()) return ids.status();
   if (ids->empty()) return std::string();

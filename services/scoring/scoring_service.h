@@ -59,7 +59,8 @@ class ScoringService {
                                                   v1::GetScoresResponse& response) const;
   absl::StatusOr<v1::BatchGetScoresResponse> BatchGetScores(const v1::BatchGetScoresRequest& request);
   absl::StatusOr<v1::SimulateScoresResponse> SimulateScores(const v1::SimulateScoresRequest& request);
-  absl::StatusOr<v1::ListScoringModelsResponse> ListScoringModels(const v1::ListScoringModelsRequest& request);
+  absl::StatusOr<v1::ListScoringModelsResponse> ListScoringModels(
+      const v1::ListScoringModelsRequest& request);
 
   // Recomputes, for up to `max_accounts` accounts after `start_after` in id order, every score whose
   // cache is from an earlier day, so that the daily history behind trends fills in even for accounts

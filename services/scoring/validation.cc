@@ -1,9 +1,9 @@
-#include "absl/strings/string_view.h"
 #include "services/scoring/validation.h"
 
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "common/field_error.h"
 #include "common/proto_time.h"
 
@@ -18,14 +18,16 @@ bool IsIdChar(char c) {
          c == ':' || c == '-';
 }
 
-std::string Path(absl::string_view prefix, absl::string_view field) { return absl::StrCat(prefix, ".", field); }
+std::string Path(absl::string_view prefix, absl::string_view field) {
+  return absl::StrCat(prefix, ".", field);
+}
 
 // Checks that `value` is finite and inside [min, max] (max_open: [min, max)).
-absl::Status CheckRange(absl::string_view prefix, absl::string_view field, double value, double min, double max,
-                        bool max_open = false) {
+absl::Status CheckRange(absl::string_view prefix, absl::string_view field, double value, double min,
+                        double max, bool max_open = false) {
   if (!std::isfinite(value) || value < min || value > max || (max_open && value == max)) {
-    return FieldError(Path(prefix, field), absl::StrCat("must be in [", min, ", ", max, max_open ? ")" : "]",
-                                                        ", got ", value));
+    return FieldError(Path(prefix, field),
+                      absl::StrCat("must be in [", min, ", ", max, max_open ? ")" : "]", ", got ", value));
   }
   return absl::OkStatus();
 }
@@ -51,7 +53,8 @@ absl::Status ValidateEventValue(absl::string_view prefix, const v1::Event& event
   switch (event.type()) {
     case v1::EVENT_TYPE_NPS_RESPONSE:
       if (!std::isfinite(value) || value < 0 || value > 10 || value != std::floor(value)) {
-        return FieldError(Path(prefix, "value"), absl::StrCat("an NPS score is an integer from 0 to 10, got ", value));
+        return FieldError(Path(prefix, "value"),
+                          absl::StrCat("an NPS score is an integer from 0 to 10, got ", value));
       }
       return absl::OkStatus();
     case v1::EVENT_TYPE_CSAT_RESPONSE:
@@ -90,12 +93,15 @@ absl::Status ValidateAccountId(absl::string_view field, absl::string_view accoun
 absl::Status ValidateAccount(absl::string_view field, const v1::Account& a) {
   if (absl::Status s = ValidateAccountId(Path(field, "account_id"), a.account_id()); !s.ok()) return s;
   if (a.display_name().size() > kMaxTextLength) {
-    return FieldError(Path(field, "display_name"), absl::StrCat("is longer than ", kMaxTextLength, " characters"));
+    return FieldError(Path(field, "display_name"),
+                      absl::StrCat("is longer than ", kMaxTextLength, " characters"));
   }
   if (a.industry().size() > kMaxTextLength) {
-    return FieldError(Path(field, "industry"), absl::StrCat("is longer than ", kMaxTextLength, " characters"));
+    return FieldError(Path(field, "industry"),
+                      absl::StrCat("is longer than ", kMaxTextLength, " characters"));
   }
-  if (!v1::AccountSize_IsValid(a.size())) return FieldError(Path(field, "size"), "is not a known AccountSize");
+  if (!v1::AccountSize_IsValid(a.size()))
+    return FieldError(Path(field, "size"), "is not a known AccountSize");
   if (!v1::AccountStatus_IsValid(a.status())) {
     return FieldError(Path(field, "status"), "is not a known AccountStatus");
   }
@@ -126,7 +132,8 @@ absl::Status ValidateAccount(absl::string_view field, const v1::Account& a) {
   if (absl::Status s = CheckRange(field, "monthly_churn_rate", a.monthly_churn_rate(), 0, 1, true); !s.ok()) {
     return s;
   }
-  if (absl::Status s = CheckRange(field, "annual_discount_rate", a.annual_discount_rate(), 0, 1, true); !s.ok()) {
+  if (absl::Status s = CheckRange(field, "annual_discount_rate", a.annual_discount_rate(), 0, 1, true);
+      !s.ok()) {
     return s;
   }
   if (absl::Status s = CheckTimestamp(field, "start_time", a.start_time()); !s.ok()) return s;
@@ -148,8 +155,9 @@ absl::Status ValidateEvent(absl::string_view field, const v1::Event& event, absl
   if (absl::Status s = CheckTimestamp(field, "time", event.time()); !s.ok()) return s;
   const absl::Time time = FromProtoTime(event.time());
   if (time > now + max_future_skew) {
-    return FieldError(Path(field, "time"), absl::StrCat("is more than ", absl::FormatDuration(max_future_skew),
-                                                        " in the future: ", absl::FormatTime(time)));
+    return FieldError(Path(field, "time"),
+                      absl::StrCat("is more than ", absl::FormatDuration(max_future_skew),
+                                   " in the future: ", absl::FormatTime(time)));
   }
   if (event.subject().size() > kMaxIdLength) {
     return FieldError(Path(field, "subject"), absl::StrCat("is longer than ", kMaxIdLength, " characters"));

@@ -57,7 +57,8 @@ TEST(ValidateEventTest, NamesTheFieldOfEachProblem) {
        },
        "events[0].value"},
       {"sentiment 2", [](v1::Event& e) { e.set_sentiment(2); }, "events[0].sentiment"},
-      {"feature without name", [](v1::Event& e) { e.set_type(v1::EVENT_TYPE_FEATURE_USED); }, "events[0].subject"},
+      {"feature without name", [](v1::Event& e) { e.set_type(v1::EVENT_TYPE_FEATURE_USED); },
+       "events[0].subject"},
   };
   for (const Case& c : cases) {
     v1::Event e = ValidEvent();

@@ -13,8 +13,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
@@ -73,19 +73,20 @@ std::string ChildProcess::Output() const {
   return out.str();
 }
 
-absl::StatusOr<std::string> ChildProcess::WaitForLine(const std::string& needle, absl::Duration timeout) const {
+absl::StatusOr<std::string> ChildProcess::WaitForLine(const std::string& needle,
+                                                      absl::Duration timeout) const {
   const absl::Time deadline = absl::Now() + timeout;
   while (true) {
     for (absl::string_view line : absl::StrSplit(Output(), '\n')) {
       if (absl::StrContains(line, needle)) return std::string(line);
     }
     if (pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == pid_) {
-      return absl::FailedPreconditionError(absl::StrCat("child exited before printing \"", needle,
-                                                        "\"; output:\n", Output()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("child exited before printing \"", needle, "\"; output:\n", Output()));
     }
     if (absl::Now() > deadline) {
-      return absl::DeadlineExceededError(absl::StrCat("no line with \"", needle, "\" within ",
-                                                      absl::FormatDuration(timeout), "; output:\n", Output()));
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no line with \"", needle, "\" within ", absl::FormatDuration(timeout), "; output:\n", Output()));
     }
     absl::SleepFor(absl::Milliseconds(20));  // polling a log file; not a timing assertion
   }

@@ -130,11 +130,13 @@ RedisServer::~RedisServer() {
 
 absl::Status RedisServer::Start(absl::Duration ready_timeout) {
   if (port_ == 0) return absl::InternalError("RedisServer: could not reserve a loopback port");
-  if (dir_.empty()) return absl::InternalError(absl::StrCat("RedisServer: could not create a directory under ", TempRoot()));
+  if (dir_.empty())
+    return absl::InternalError(absl::StrCat("RedisServer: could not create a directory under ", TempRoot()));
   if (pid_ > 0) return absl::FailedPreconditionError("RedisServer: already running");
   const std::string binary = FindRedisServer();
   if (binary.empty()) {
-    return absl::NotFoundError("RedisServer: no redis-server at /usr/bin/redis-server or on PATH (apt-get install redis-server)");
+    return absl::NotFoundError(
+        "RedisServer: no redis-server at /usr/bin/redis-server or on PATH (apt-get install redis-server)");
   }
 
   // Everything the child needs is prepared here: between fork and exec only async-signal-safe calls
@@ -142,9 +144,9 @@ absl::Status RedisServer::Start(absl::Duration ready_timeout) {
   const std::string port = absl::StrCat(port_);
   const std::string log_file = absl::StrCat(dir_, "/redis.log");
   const std::string output_file = absl::StrCat(dir_, "/output.log");
-  std::vector<std::string> args = {binary,       "--save",     "",        "--appendonly", "no",
-                                   "--bind",     "127.0.0.1",  "--port",  port,           "--dir",
-                                   dir_,         "--logfile",  log_file,  "--daemonize",  "no"};
+  std::vector<std::string> args = {binary,   "--save",    "",       "--appendonly", "no",
+                                   "--bind", "127.0.0.1", "--port", port,           "--dir",
+                                   dir_,     "--logfile", log_file, "--daemonize",  "no"};
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -179,7 +181,8 @@ absl::Status RedisServer::WaitReady(absl::Duration timeout) {
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
       return absl::InternalError(absl::StrCat("RedisServer: redis-server on port ", port_, " ",
-                                              DescribeExit(status), " before answering PING; log:\n", LogTail()));
+                                              DescribeExit(status), " before answering PING; log:\n",
+                                              LogTail()));
     }
     if (AnswersPing(port_)) return absl::OkStatus();
     if (absl::Now() >= deadline) {
@@ -188,8 +191,8 @@ absl::Status RedisServer::WaitReady(absl::Duration timeout) {
       }
       pid_ = -1;
       return absl::DeadlineExceededError(absl::StrCat("RedisServer: redis-server on port ", port_,
-                                                      " did not answer PING within ", absl::FormatDuration(timeout),
-                                                      "; log:\n", LogTail()));
+                                                      " did not answer PING within ",
+                                                      absl::FormatDuration(timeout), "; log:\n", LogTail()));
     }
     absl::SleepFor(absl::Milliseconds(10));  // polling for readiness, not a timing assumption
   }
@@ -214,7 +217,8 @@ absl::Status RedisServer::Stop() {
     forced = " (did not exit within 5s of SIGTERM; killed)";
   }
   pid_ = -1;
-  if (!forced.empty()) return absl::InternalError(absl::StrCat("RedisServer: ", DescribeExit(status), forced));
+  if (!forced.empty())
+    return absl::InternalError(absl::StrCat("RedisServer: ", DescribeExit(status), forced));
   return absl::OkStatus();
 }
 
@@ -233,7 +237,8 @@ absl::Status RedisServer::Resume() {
 }
 
 std::string RedisServer::LogTail() const {
-  return absl::StrCat(Tail(absl::StrCat(dir_, "/output.log"), 2000), Tail(absl::StrCat(dir_, "/redis.log"), 2000));
+  return absl::StrCat(Tail(absl::StrCat(dir_, "/output.log"), 2000),
+                      Tail(absl::StrCat(dir_, "/redis.log"), 2000));
 }
 
 }  // namespace steward::testing

@@ -117,7 +117,6 @@ void HealthScorer::Score(const FeatureVector& features, v1::HealthScore& result)
     result.set_band(band->name);
     result.set_action(band->action);
   }
-
 }
 
 }  // namespace steward::scoring
