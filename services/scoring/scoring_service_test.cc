@@ -1,0 +1,126 @@
+// Domain-level tests of ScoringService on the in-memory store and a fake clock, for races that the
+// API tests cannot stage deterministically.
+
+#include "services/scoring/scoring_service.h"
+
+#include <functional>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/store/memory_store.h"
+#include "gtest/gtest.h"
+
+namespace steward::scoring {
+namespace {
+
+const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 12, 0, 0), absl::UTCTimeZone());
+
+// A MemoryStore that runs `before_cache_write` once, just before the first Put that writes a
+// cached-scores entry: the moment a concurrent writer would hurt most.
+class InterleavingStore final : public Store {
+ public:
+  std::function<void()> before_cache_write;
+
+  absl::StatusOr<std::vector<std::optional<Record>>> Get(absl::Span<const std::string> keys) override {
+    return inner_.Get(keys);
+  }
+  absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) override {
+    for (const Write& write : writes) {
+      if (absl::StartsWith(write.key, "scores:") && before_cache_write) {
+        std::function<void()> hook = std::move(before_cache_write);
+        before_cache_write = nullptr;
+        hook();
+        break;
+      }
+    }
+    return inner_.Put(writes);
+  }
+  absl::Status Delete(absl::Span<const std::string> keys) override { return inner_.Delete(keys); }
+  absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override {
+    return inner_.IndexAdd(index, members);
+  }
+  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
+                                                     int limit) override {
+    return inner_.IndexScan(index, start_after, limit);
+  }
+  absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(absl::Span<const std::string> keys) override {
+    return inner_.GetAndTrack(keys);
+  }
+  std::optional<std::vector<Record>> TryGetLocal(absl::Span<const std::string> keys) override {
+    return inner_.TryGetLocal(keys);
+  }
+
+ private:
+  MemoryStore inner_;
+};
+
+class ScoringServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto models = LoadModelDirectory(absl::StrCat(std::getenv("STEWARD_SOURCE_DIR"), "/config"));
+    ASSERT_TRUE(models.ok()) << models.status();
+    service_ = std::make_unique<ScoringService>(store_, clock_, *std::move(models));
+    v1::UpsertAccountRequest upsert;
+    upsert.mutable_account()->set_account_id("a1");
+    ASSERT_TRUE(service_->UpsertAccount(upsert).ok());
+  }
+
+  absl::Status RecordLogin(const std::string& id) {
+    v1::RecordEventsRequest request;
+    v1::Event* e = request.add_events();
+    e->set_event_id(id);
+    e->set_account_id("a1");
+    e->set_type(v1::EVENT_TYPE_LOGIN);
+    e->mutable_time()->set_seconds(absl::ToUnixSeconds(kNow) - 60);
+    return service_->RecordEvents(request).status();
+  }
+
+  double Logins30d() {
+    v1::GetScoresRequest request;
+    request.set_account_id("a1");
+    auto response = service_->GetScores(request);
+    EXPECT_TRUE(response.ok()) << response.status();
+    for (const v1::FeatureValue& f : response->scores().features()) {
+      if (f.name() == "logins_30d") return f.value();
+    }
+    return -1;
+  }
+
+  InterleavingStore store_;
+  FakeClock clock_{kNow};
+  std::unique_ptr<ScoringService> service_;
+};
+
+TEST_F(ScoringServiceTest, AScoreComputedBeforeAConcurrentWriteIsNeverCached) {
+  // A reader computes scores from the activity as it was; before it writes its cache entry, a writer
+  // records a login (and drops the cache). The reader's entry must not land, or every later read
+  // would serve the pre-login scores until tomorrow.
+  store_.before_cache_write = [this] { ASSERT_TRUE(RecordLogin("late-login").ok()); };
+  EXPECT_EQ(Logins30d(), 0);  // the reader's own answer predates the login: fine
+  EXPECT_EQ(Logins30d(), 1);  // but nothing stale was cached
+  EXPECT_EQ(Logins30d(), 1);
+}
+
+TEST_F(ScoringServiceTest, TheFastPathNeverServesScoresOlderThanTheLastWrite) {
+  EXPECT_EQ(Logins30d(), 0);
+  v1::GetScoresRequest request;
+  request.set_account_id("a1");
+  v1::GetScoresResponse local;
+  ASSERT_TRUE(service_->TryGetScoresLocally(request, local).has_value());
+  EXPECT_TRUE(local.scores().cached());
+
+  ASSERT_TRUE(RecordLogin("l1").ok());
+  v1::GetScoresResponse after;
+  EXPECT_FALSE(service_->TryGetScoresLocally(request, after).has_value()) << "the write dropped the cache";
+  EXPECT_EQ(Logins30d(), 1);
+  ASSERT_TRUE(service_->TryGetScoresLocally(request, after).has_value());
+  for (const v1::FeatureValue& f : after.scores().features()) {
+    if (f.name() == "logins_30d") {
+      EXPECT_EQ(f.value(), 1);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace steward::scoring
