@@ -27,4 +27,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(code, message, details.SerializeAsString());
 }
 
+grpc::ByteBuffer SharedBytesToByteBuffer(std::shared_ptr<const std::string> bytes) {
+  auto* owner = new std::shared_ptr<const std::string>(std::move(bytes));
+  grpc::Slice slice(const_cast<char*>((*owner)->data()), (*owner)->size(),
+                    [](void* user_data) { delete static_cast<std::shared_ptr<const std::string>*>(user_data); },
+                    owner);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 }  // namespace steward

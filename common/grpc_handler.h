@@ -3,7 +3,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
-#include <optional>
+#include <memory>
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -17,47 +18,43 @@ namespace steward {
 // can tell which field was wrong without parsing the message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
-// Serves one unary callback RPC: `work` (a callable returning absl::StatusOr<Response>) runs on
-// `pool`, never on gRPC's threads, and the reactor finishes from there. A call whose deadline has
-// already passed, or that the client cancelled, while it waited for a worker is not run; when the
-// pool's queue is full the call is refused at once with RESOURCE_EXHAUSTED (clients back off).
-template <typename Response, typename Work>
-grpc::ServerUnaryReactor* HandleOnPool(grpc::CallbackServerContext* context, ThreadPool& pool,
-                                       Response* response, Work work) {
+// Runs `work` (a callable returning grpc::Status, which fills the response itself) on `pool` for one
+// unary callback RPC, never on gRPC's threads, and finishes the reactor from there. A call whose
+// deadline has already passed, or that the client cancelled, while it waited for a worker is not
+// run; when the pool's queue is full the call is refused at once with RESOURCE_EXHAUSTED (clients
+// back off).
+template <typename Work>
+grpc::ServerUnaryReactor* RunOnPool(grpc::CallbackServerContext* context, ThreadPool& pool, Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  const bool queued = pool.TrySchedule([context, reactor, response, work = std::move(work)]() mutable {
+  const bool queued = pool.TrySchedule([context, reactor, work = std::move(work)]() mutable {
     if (context->IsCancelled()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
       return;
     }
     if (context->deadline() <= std::chrono::system_clock::now()) {
-      reactor->Finish(
-          grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before work started"));
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before work started"));
       return;
     }
-    absl::StatusOr<Response> result = work();
-    if (result.ok()) *response = *std::move(result);
-    reactor->Finish(ToGrpcStatus(result.status()));
+    reactor->Finish(work());
   });
   if (!queued) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server overloaded; retry with backoff"));
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server overloaded; retry with backoff"));
   }
   return reactor;
 }
 
-// Like HandleOnPool, but first tries `fast` (a callable returning std::optional<absl::Status>, which
-// fills the response itself when it answers OK) on gRPC's thread: it must not block (no I/O, no
-// waiting), and when it has an answer the call finishes at once without a hop to the pool.
-template <typename Response, typename Fast, typename Work>
-grpc::ServerUnaryReactor* HandleFastOrOnPool(grpc::CallbackServerContext* context, ThreadPool& pool,
-                                             Response* response, Fast fast, Work work) {
-  if (std::optional<absl::Status> answer = fast(); answer.has_value()) {
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(*answer));
-    return reactor;
-  }
-  return HandleOnPool(context, pool, response, std::move(work));
+// Serves one unary callback RPC whose domain operation `work` returns absl::StatusOr<Response>.
+template <typename Response, typename Work>
+grpc::ServerUnaryReactor* HandleOnPool(grpc::CallbackServerContext* context, ThreadPool& pool,
+                                       Response* response, Work work) {
+  return RunOnPool(context, pool, [response, work = std::move(work)]() mutable {
+    absl::StatusOr<Response> result = work();
+    if (result.ok()) *response = *std::move(result);
+    return ToGrpcStatus(result.status());
+  });
 }
+
+// A byte buffer holding `bytes` without copying them; it keeps `bytes` alive while gRPC sends them.
+grpc::ByteBuffer SharedBytesToByteBuffer(std::shared_ptr<const std::string> bytes);
 
 }  // namespace steward

@@ -6,7 +6,6 @@ namespace steward::scoring {
 
 ScoringServiceImpl::ScoringServiceImpl(ScoringService& service, ThreadPool& pool)
     : service_(service), pool_(pool) {
-  SetMessageAllocatorFor_GetScores(&get_scores_allocator_);
   SetMessageAllocatorFor_BatchGetScores(&batch_get_scores_allocator_);
   SetMessageAllocatorFor_RecordEvents(&record_events_allocator_);
 }
@@ -36,13 +35,29 @@ grpc::ServerUnaryReactor* ScoringServiceImpl::RecordEvents(grpc::CallbackServerC
 }
 
 grpc::ServerUnaryReactor* ScoringServiceImpl::GetScores(grpc::CallbackServerContext* context,
-                                                        const v1::GetScoresRequest* request,
-                                                        v1::GetScoresResponse* response) {
-  // Cached scores held locally are answered right here; everything else goes to the pool.
-  return HandleFastOrOnPool(
-      context, pool_, response,
-      [this, request, response] { return service_.TryGetScoresLocally(*request, *response); },
-      [this, request] { return service_.GetScores(*request); });
+                                                       const grpc::ByteBuffer* request_bytes,
+                                                       grpc::ByteBuffer* response_bytes) {
+  auto request = std::make_shared<v1::GetScoresRequest>();
+  grpc::ByteBuffer copy = *request_bytes;  // Deserialize consumes its buffer; this copies references only
+  if (grpc::Status parsed = grpc::SerializationTraits<v1::GetScoresRequest>::Deserialize(&copy, request.get());
+      !parsed.ok()) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot parse GetScoresRequest"));
+    return reactor;
+  }
+  // Cached scores held locally are answered right here, on gRPC's thread: no I/O, no hop.
+  if (std::shared_ptr<const std::string> cached = service_.TryGetScoresLocally(*request)) {
+    *response_bytes = SharedBytesToByteBuffer(std::move(cached));
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  return RunOnPool(context, pool_, [this, request, response_bytes] {
+    absl::StatusOr<v1::GetScoresResponse> result = service_.GetScores(*request);
+    if (!result.ok()) return ToGrpcStatus(result.status());
+    bool own_buffer = false;
+    return grpc::SerializationTraits<v1::GetScoresResponse>::Serialize(*result, response_bytes, &own_buffer);
+  });
 }
 
 grpc::ServerUnaryReactor* ScoringServiceImpl::BatchGetScores(grpc::CallbackServerContext* context,

@@ -8,8 +8,10 @@
 namespace steward::scoring {
 
 // The gRPC face of ScoringService: each method hands the request to the domain class on the worker
-// pool and maps the result back. No logic lives here.
-class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
+// pool and maps the result back. No logic lives here. GetScores is served raw (bytes in, bytes out)
+// so that a cached answer can go out as the very bytes the domain keeps for it.
+class ScoringServiceImpl final
+    : public v1::ScoringService::WithRawCallbackMethod_GetScores<v1::ScoringService::CallbackService> {
  public:
   ScoringServiceImpl(ScoringService& service, ThreadPool& pool);
 
@@ -25,9 +27,9 @@ class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
   grpc::ServerUnaryReactor* RecordEvents(grpc::CallbackServerContext* context,
                                          const v1::RecordEventsRequest* request,
                                          v1::RecordEventsResponse* response) override;
-  grpc::ServerUnaryReactor* GetScores(grpc::CallbackServerContext* context,
-                                      const v1::GetScoresRequest* request,
-                                      v1::GetScoresResponse* response) override;
+  // Raw: see the class comment.
+  grpc::ServerUnaryReactor* GetScores(grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+                                      grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* BatchGetScores(grpc::CallbackServerContext* context,
                                            const v1::BatchGetScoresRequest* request,
                                            v1::BatchGetScoresResponse* response) override;
@@ -42,7 +44,6 @@ class ScoringServiceImpl final : public v1::ScoringService::CallbackService {
   ScoringService& service_;
   ThreadPool& pool_;
   // The hot and the large methods build their messages on arenas.
-  ArenaMessageAllocator<v1::GetScoresRequest, v1::GetScoresResponse> get_scores_allocator_;
   ArenaMessageAllocator<v1::BatchGetScoresRequest, v1::BatchGetScoresResponse> batch_get_scores_allocator_;
   ArenaMessageAllocator<v1::RecordEventsRequest, v1::RecordEventsResponse> record_events_allocator_;
 };

@@ -355,39 +355,34 @@ absl::StatusOr<bool> ScoringService::FromCache(const v1::Account& account,
   return true;
 }
 
-std::optional<absl::Status> ScoringService::TryGetScoresLocally(const v1::GetScoresRequest& request,
-                                                                v1::GetScoresResponse& response) const {
+std::shared_ptr<const std::string> ScoringService::TryGetScoresLocally(const v1::GetScoresRequest& request) const {
   // Anything unusual (bad input, unknown model, a miss) takes the ordinary path, which answers it.
-  if (!ValidateAccountId("account_id", request.account_id()).ok()) return std::nullopt;
+  if (!ValidateAccountId("account_id", request.account_id()).ok()) return nullptr;
   auto scorer = FindModel(request.model());
-  if (!scorer.ok()) return std::nullopt;
+  if (!scorer.ok()) return nullptr;
   const std::string keys[] = {AccountKey(request.account_id()),
                               ScoresKey(request.account_id(), (*scorer)->model().name())};
   std::optional<std::vector<Record>> local = store_.TryGetLocal(keys);
-  if (!local.has_value()) return std::nullopt;
+  if (!local.has_value()) return nullptr;
   const int32_t today = DayOf(clock_.Now());
   {
     absl::ReaderMutexLock lock(&explained_mu_);
     auto it = explained_.find(keys[1]);
     if (it != explained_.end() && it->second.account_version == (*local)[0].version &&
-        it->second.cache_entry == (*local)[1].value &&
-        DayOf(absl::FromUnixSeconds(it->second.scores->compute_time().seconds())) == today) {
-      response.mutable_scores()->CopyFrom(*it->second.scores);
-      return absl::OkStatus();
+        it->second.cache_entry == (*local)[1].value && it->second.day == today) {
+      return it->second.response;
     }
   }
   v1::Account account;
-  if (!account.ParseFromString((*local)[0].value)) return std::nullopt;
+  if (!account.ParseFromString((*local)[0].value)) return nullptr;
+  v1::GetScoresResponse response;
   auto answered = FromCache(account, (*local)[1], keys[1], **scorer, today, *response.mutable_scores());
-  if (!answered.ok() || !*answered) {
-    response.Clear();
-    return std::nullopt;
-  }
-  auto scores = std::make_shared<v1::Scores>(response.scores());
+  if (!answered.ok() || !*answered) return nullptr;
+  auto bytes = std::make_shared<const std::string>(response.SerializeAsString());
   absl::MutexLock lock(&explained_mu_);
   if (explained_.size() >= kMaxExplained) explained_.clear();
-  explained_[keys[1]] = Explained{(*local)[0].version, std::move((*local)[1].value), std::move(scores)};
-  return absl::OkStatus();
+  explained_[keys[1]] = Explained{(*local)[0].version, std::move((*local)[1].value), today, bytes};
+  return bytes;
 }
 
 absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std::vector<std::string>& ids,

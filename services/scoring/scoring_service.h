@@ -52,11 +52,11 @@ class ScoringService {
   absl::StatusOr<v1::RecordEventsResponse> RecordEvents(const v1::RecordEventsRequest& request);
   absl::StatusOr<v1::GetScoresResponse> GetScores(const v1::GetScoresRequest& request);
   // GetScores' fast path: answers from this process's tracked copies of the account and its cached
-  // scores (Store::TryGetLocal), with no I/O, so a gRPC handler may call it on its own thread. Returns
-  // nullopt whenever it cannot answer that way; GetScores then answers.
-  // On an answer it fills `response` (which may live on an arena) in place and returns OK.
-  std::optional<absl::Status> TryGetScoresLocally(const v1::GetScoresRequest& request,
-                                                  v1::GetScoresResponse& response) const;
+  // scores (Store::TryGetLocal), with no I/O, so a gRPC handler may call it on its own thread. The
+  // answer is a serialized GetScoresResponse, shared and immutable, so that an unchanged account is
+  // answered without building or serializing anything. Returns nullptr whenever it cannot answer that
+  // way; GetScores then answers.
+  std::shared_ptr<const std::string> TryGetScoresLocally(const v1::GetScoresRequest& request) const;
   absl::StatusOr<v1::BatchGetScoresResponse> BatchGetScores(const v1::BatchGetScoresRequest& request);
   absl::StatusOr<v1::SimulateScoresResponse> SimulateScores(const v1::SimulateScoresRequest& request);
   absl::StatusOr<v1::ListScoringModelsResponse> ListScoringModels(
@@ -84,15 +84,15 @@ class ScoringService {
   absl::StatusOr<std::vector<v1::Scores>> ScoreAccounts(const std::vector<std::string>& ids,
                                                         const HealthScorer& scorer);
 
-  // Explained scores built by the fast path, by cached-scores key, with the account version and the
-  // cache entry's bytes they were built from: an unchanged pair answers with a copy instead of
-  // parsing and explaining again. (The entry's bytes, not its version: a cache entry is deleted and
-  // re-created, so its version starts over, whereas account versions only grow.) Bounded; cleared
-  // when full.
+  // Serialized GetScoresResponses built by the fast path, by cached-scores key, with the account
+  // version and the cache entry's bytes they were built from: an unchanged pair is answered with the
+  // same bytes. (The entry's bytes, not its version: a cache entry is deleted and re-created, so its
+  // version starts over, whereas account versions only grow.) Bounded; cleared when full.
   struct Explained {
     uint64_t account_version = 0;
     std::string cache_entry;
-    std::shared_ptr<const v1::Scores> scores;
+    int32_t day = 0;
+    std::shared_ptr<const std::string> response;
   };
   static constexpr std::size_t kMaxExplained = 100000;
   mutable absl::Mutex explained_mu_;

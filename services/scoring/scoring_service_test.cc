@@ -106,15 +106,19 @@ TEST_F(ScoringServiceTest, TheFastPathNeverServesScoresOlderThanTheLastWrite) {
   EXPECT_EQ(Logins30d(), 0);
   v1::GetScoresRequest request;
   request.set_account_id("a1");
-  v1::GetScoresResponse local;
-  ASSERT_TRUE(service_->TryGetScoresLocally(request, local).has_value());
-  EXPECT_TRUE(local.scores().cached());
+  std::shared_ptr<const std::string> local = service_->TryGetScoresLocally(request);
+  ASSERT_NE(local, nullptr);
+  v1::GetScoresResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromString(*local));
+  EXPECT_TRUE(parsed.scores().cached());
 
   ASSERT_TRUE(RecordLogin("l1").ok());
-  v1::GetScoresResponse after;
-  EXPECT_FALSE(service_->TryGetScoresLocally(request, after).has_value()) << "the write dropped the cache";
+  EXPECT_EQ(service_->TryGetScoresLocally(request), nullptr) << "the write dropped the cache";
   EXPECT_EQ(Logins30d(), 1);
-  ASSERT_TRUE(service_->TryGetScoresLocally(request, after).has_value());
+  local = service_->TryGetScoresLocally(request);
+  ASSERT_NE(local, nullptr);
+  v1::GetScoresResponse after;
+  ASSERT_TRUE(after.ParseFromString(*local));
   for (const v1::FeatureValue& f : after.scores().features()) {
     if (f.name() == "logins_30d") {
       EXPECT_EQ(f.value(), 1);
