@@ -39,6 +39,9 @@ ABSL_FLAG(int, max_queued_calls, 10000,
 ABSL_FLAG(int, max_message_bytes, 4 * 1024 * 1024, "Largest gRPC message accepted or sent.");
 ABSL_FLAG(int, max_batch_events, 1000, "Most events one RecordEvents call may carry.");
 ABSL_FLAG(int, redis_pool_size, 16, "Connections to Redis.");
+ABSL_FLAG(int, redis_local_cache_entries, 100000,
+          "Records kept in this process's Redis-invalidated cache (hot accounts and their cached scores, "
+          "~0.5 KB each); 0 turns client-side caching off.");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Milliseconds(500), "Timeout of one Redis round trip.");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM, how long in-flight calls get to finish after health turns NOT_SERVING.");
@@ -68,6 +71,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenStore(const std::string& url) {
   if (!options.ok()) return options.status();
   options->pool_size = absl::GetFlag(FLAGS_redis_pool_size);
   options->command_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  const int local_cache_entries = absl::GetFlag(FLAGS_redis_local_cache_entries);
+  options->client_side_caching = local_cache_entries > 0;
+  if (local_cache_entries > 0) options->local_cache_max_entries = local_cache_entries;
   auto redis = RedisStore::Connect(*options);
   if (!redis.ok()) return redis.status();
   return std::unique_ptr<Store>(std::move(*redis));

@@ -94,7 +94,8 @@ class ScoringService {
     int32_t day = 0;
     std::shared_ptr<const std::string> response;
   };
-  static constexpr std::size_t kMaxExplained = 100000;
+  // ~3 KB an entry (key, cache entry, serialized answer): about 30 MB at most.
+  static constexpr std::size_t kMaxExplained = 10000;
   mutable absl::Mutex explained_mu_;
   mutable absl::flat_hash_map<std::string, Explained> explained_ ABSL_GUARDED_BY(explained_mu_);
 
