@@ -44,7 +44,8 @@ class InterleavingStore final : public Store {
                                                      int limit) override {
     return inner_.IndexScan(index, start_after, limit);
   }
-  absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(absl::Span<const std::string> keys) override {
+  absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(
+      absl::Span<const std::string> keys) override {
     return inner_.GetAndTrack(keys);
   }
   std::optional<std::vector<Record>> TryGetLocal(absl::Span<const std::string> keys) override {
