@@ -854,6 +854,8 @@ absl::StatusOr<MemoryReport> MeasureMemory(const std::string& host, int port,
   const std::vector<std::pair<std::string, KeyFn>> kinds = {
       {"account", [](const std::string& id) { return scoring::AccountKey(id); }},
       {"activity", [](const std::string& id) { return scoring::ActivityKey(id); }},
+      {"live", [](const std::string& id) { return scoring::LiveActivityKey(id); }},
+      {"ids", [](const std::string& id) { return scoring::IdLogKey(id); }},
       {absl::StrCat("scores:", model),
        [&model](const std::string& id) { return scoring::ScoresKey(id, model); }},
       {absl::StrCat("history:", model),
@@ -1132,8 +1134,8 @@ int Run() {
                                  p.PercentileMs(0.99), p.MaxMs(), p.ErrorSummary());
   }
   std::cout << absl::StrFormat(
-      "\nGetScores cached share: %.1f%% (%d of %d sampled answers); mean response %.0f bytes\n", 100 * cached_share,
-      cached_load.cached.load(), get_answers, response_bytes);
+      "\nGetScores cached share: %.1f%% (%d of %d sampled answers); mean response %.0f bytes\n",
+      100 * cached_share, cached_load.cached.load(), get_answers, response_bytes);
   std::cout << absl::StrFormat("RecordEvents: %d events recorded (%d duplicates, %d expired) of %d sent\n\n",
                                record_load.counts.recorded.load(), record_load.counts.duplicates.load(),
                                record_load.counts.expired.load(), record_load.counts.sent.load());

@@ -134,6 +134,8 @@ int Run() {
   Kind kinds[] = {
       {"account", [](absl::string_view id) { return scoring::AccountKey(id); }},
       {"activity", [](absl::string_view id) { return scoring::ActivityKey(id); }},
+      {"live", [](absl::string_view id) { return scoring::LiveActivityKey(id); }},
+      {"ids", [](absl::string_view id) { return scoring::IdLogKey(id); }},
       {"scores:health", [](absl::string_view id) { return scoring::ScoresKey(id, "health"); }},
       {"history:health", [](absl::string_view id) { return scoring::HistoryKey(id, "health"); }},
   };

@@ -36,6 +36,22 @@ absl::StatusOr<std::vector<bool>> MemoryStore::Put(absl::Span<const Write> write
       continue;
     }
     records_[write.key] = Record{write.value, current + 1};
+    for (const AlsoWrite& also : write.also_write) {
+      Record& record = records_[also.key];
+      record.value = also.value;
+      ++record.version;
+    }
+    for (const Append& append : write.appends) {
+      auto [log, created] = records_.try_emplace(append.key, Record{append.bytes, 1});
+      if (!created) {
+        if (append.replace) {
+          log->second.value = append.bytes;
+        } else {
+          log->second.value += append.bytes;
+        }
+        log->second.version = 1;
+      }
+    }
     for (const std::string& key : write.also_delete) records_.erase(key);
     applied.push_back(true);
   }

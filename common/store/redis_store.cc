@@ -41,11 +41,13 @@ constexpr absl::Duration kHeartbeatMinTimeout = absl::Seconds(1);
 constexpr absl::Duration kListenBackoffMin = absl::Milliseconds(50);
 constexpr absl::Duration kListenBackoffMax = absl::Seconds(1);
 
-// Put's atomic step. KEYS = [key, guard keys..., also_delete keys...]; ARGV = [expected version as
-// 16 hex digits, or "-" for an unconditional write; value; number of guards; guard versions as 16 hex
-// digits...]. Only the 16-digit version prefixes are read (GETRANGE), never the values, so the cost
-// does not grow with the record's size. Versions are compared as their fixed-width hex text, so the
-// comparison is exact whatever Lua's number precision; only the increment goes through a number
+// Put's atomic step. KEYS = [key, guard keys..., also_write keys..., append keys..., also_delete
+// keys...]; ARGV = [expected version as 16 hex digits, or "-" for an unconditional write; value
+// behind a 16-byte placeholder; number of guards; guard versions as 16 hex digits...; number of
+// also_writes; their values, each behind a placeholder...; number of appends; for each "a" (append)
+// or "r" (replace), then its bytes]. Only the 16-digit version prefixes are read (GETRANGE), never the
+// values, so the cost does not grow with the record's size. Versions are compared as their fixed-width hex
+// text, so the comparison is exact whatever Lua's number precision; only the increment goes through a number
 // (exact up to 2^53 writes of one key).
 constexpr absl::string_view kPutScript = R"lua(
 local function version_of(key)
@@ -65,7 +67,26 @@ local n = tonumber(ver, 16)
 if n == nil then return redis.error_reply('steward: not a record: ' .. KEYS[1]) end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('SETRANGE', KEYS[1], 0, string.format('%016x', n + 1))
-for i = 2 + guards, #KEYS do redis.call('DEL', KEYS[i]) end
+local at = 4 + guards
+local writes = tonumber(ARGV[at])
+for i = 1, writes do
+  local key = KEYS[1 + guards + i]
+  local v = tonumber(version_of(key) or '0000000000000000', 16)
+  redis.call('SET', key, ARGV[at + i])
+  redis.call('SETRANGE', key, 0, string.format('%016x', v + 1))
+end
+at = at + writes + 1
+local appends = tonumber(ARGV[at])
+for i = 1, appends do
+  local key = KEYS[1 + guards + writes + i]
+  local bytes = ARGV[at + 2 * i]
+  if ARGV[at + 2 * i - 1] == 'r' or redis.call('EXISTS', key) == 0 then
+    redis.call('SET', key, '0000000000000001' .. bytes)
+  else
+    redis.call('APPEND', key, bytes)
+  end
+end
+for i = 2 + guards + writes + appends, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1
 )lua";
 
@@ -344,8 +365,13 @@ absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes
   auto script_call = [&](const Write& write, absl::string_view verb, absl::string_view script) {
     Command command;
     command.Add(verb).Add(script);
-    command.AddOwned(absl::StrCat(1 + write.guards.size() + write.also_delete.size())).Add(write.key);
+    command
+        .AddOwned(absl::StrCat(1 + write.guards.size() + write.also_write.size() + write.appends.size() +
+                               write.also_delete.size()))
+        .Add(write.key);
     for (const Guard& guard : write.guards) command.Add(guard.key);
+    for (const AlsoWrite& also : write.also_write) command.Add(also.key);
+    for (const Append& append : write.appends) command.Add(append.key);
     for (const std::string& key : write.also_delete) command.Add(key);
     if (write.expected_version.has_value()) {
       command.AddOwned(VersionHex(*write.expected_version));
@@ -357,6 +383,11 @@ absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes
     command.AddOwned(absl::StrCat(kVersionPlaceholder, write.value));
     command.AddOwned(absl::StrCat(write.guards.size()));
     for (const Guard& guard : write.guards) command.AddOwned(VersionHex(guard.version));
+    command.AddOwned(absl::StrCat(write.also_write.size()));
+    for (const AlsoWrite& also : write.also_write)
+      command.AddOwned(absl::StrCat(kVersionPlaceholder, also.value));
+    command.AddOwned(absl::StrCat(write.appends.size()));
+    for (const Append& append : write.appends) command.Add(append.replace ? "r" : "a").Add(append.bytes);
     return command;
   };
 
@@ -917,6 +948,8 @@ void RedisStore::DropLocal(absl::Span<const Write> writes) {
   absl::MutexLock lock(&cache_mu_);
   for (const Write& write : writes) {
     cache_.erase(write.key);
+    for (const AlsoWrite& also : write.also_write) cache_.erase(also.key);
+    for (const Append& append : write.appends) cache_.erase(append.key);
     for (const std::string& key : write.also_delete) cache_.erase(key);
   }
   ++invalidation_seq_;

@@ -28,17 +28,36 @@ struct Guard {
   uint64_t version = 0;
 };
 
+// Another key written in the same atomic step as a Write, and only if it happens; its version grows
+// by one. It has no condition of its own: a caller that needs one guards the main write instead.
+struct AlsoWrite {
+  std::string key;
+  std::string value;
+};
+
+// Bytes added to a log-like key in the same atomic step as a Write, and only if the write happens:
+// appended to the key's value, or replacing it when `replace` is set (an absent key is created).
+// Such a key reads back with version 1 whatever was appended: it is protected by the write it rides
+// on, not by its own version.
+struct Append {
+  std::string key;
+  std::string bytes;
+  bool replace = false;
+};
+
 // One write of Store::Put. With `expected_version` set, the write happens only if the key's current
 // version equals it (0 = the key must be absent); otherwise it happens unconditionally. It also
-// happens only if every guard holds. `also_delete` keys are deleted in the same atomic step, and only
-// if the write happens. Guard and also_delete keys must share the written key's hash tag (see KeyTag)
-// so that the step stays atomic on Redis Cluster too.
+// happens only if every guard holds. `also_write` and `appends` are applied and `also_delete` keys
+// deleted in the same atomic step, and only if the write happens. All those keys must share the
+// written key's hash tag (see KeyTag) so that the step stays atomic on Redis Cluster too.
 struct Write {
   std::string key;
   std::string value;
   std::optional<uint64_t> expected_version;
   std::vector<std::string> also_delete;
   std::vector<Guard> guards;
+  std::vector<AlsoWrite> also_write;
+  std::vector<Append> appends;
 };
 
 // The narrow storage interface every Steward service uses. Two implementations pass the same

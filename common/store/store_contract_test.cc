@@ -200,6 +200,35 @@ TEST_P(StoreContractTest, GuardsMakeAWriteDependOnOtherKeysVersions) {
   EXPECT_THAT(GetOne("{acct}:derived"), Optional(IsRecord("from v2", 2)));
 }
 
+TEST_P(StoreContractTest, AlsoWritesAndAppendsRideOnTheirWriteAndOnlyWhenItHappens) {
+  Write first = SetIf("{acct}:live", "l1", 0);
+  first.also_write = {AlsoWrite{"{acct}:history", "h1"}};
+  first.appends = {Append{"{acct}:log", std::string("ab\0", 3), false}};
+  EXPECT_THAT(PutAll({first}), ElementsAre(true));
+  EXPECT_THAT(GetOne("{acct}:history"), Optional(IsRecord("h1", 1)));
+  EXPECT_THAT(GetOne("{acct}:log"), Optional(IsRecord(std::string("ab\0", 3), 1)));  // created
+
+  Write second = SetIf("{acct}:live", "l2", 1);
+  second.also_write = {AlsoWrite{"{acct}:history", "h2"}};
+  second.appends = {Append{"{acct}:log", "cd", false}};
+  EXPECT_THAT(PutAll({second}), ElementsAre(true));
+  EXPECT_THAT(GetOne("{acct}:history"), Optional(IsRecord("h2", 2)));
+  EXPECT_THAT(GetOne("{acct}:log"), Optional(IsRecord(std::string("ab\0cd", 5), 1)));  // appended
+
+  Write lost = SetIf("{acct}:live", "l3", 1);  // stale version: nothing of it happens
+  lost.also_write = {AlsoWrite{"{acct}:history", "lost"}};
+  lost.appends = {Append{"{acct}:log", "zz", false}};
+  EXPECT_THAT(PutAll({lost}), ElementsAre(false));
+  EXPECT_THAT(GetOne("{acct}:history"), Optional(IsRecord("h2", 2)));
+  EXPECT_THAT(GetOne("{acct}:log"), Optional(IsRecord(std::string("ab\0cd", 5), 1)));
+
+  Write compact = SetIf("{acct}:live", "l3", 2);
+  compact.appends = {Append{"{acct}:log", "cd", true}};
+  EXPECT_THAT(PutAll({compact}), ElementsAre(true));
+  EXPECT_THAT(GetOne("{acct}:log"), Optional(IsRecord("cd", 1)));  // replaced
+  EXPECT_THAT(GetOne("{acct}:live"), Optional(IsRecord("l3", 3)));
+}
+
 TEST_P(StoreContractTest, BinaryAndLargeValuesRoundTrip) {
   const std::string binary("\0\x01\xff\r\n{}\0tail\0", 13);
   ASSERT_EQ(binary.size(), 13u);

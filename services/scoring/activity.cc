@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <string>
 
 #include "absl/container/flat_hash_set.h"
@@ -205,6 +206,35 @@ int PopCount(const std::string& bitmap) {
   return n;
 }
 
+// The id log's entries (see activity.h) are little-endian whatever the host, so that every replica
+// reads the same bytes; loads are plain copies on a little-endian host.
+template <typename T>
+T LoadLittleEndian(const char* p) {
+  T value = 0;
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&value, p, sizeof(T));
+  } else {
+    for (int b = static_cast<int>(sizeof(T)) - 1; b >= 0; --b) {
+      value = static_cast<T>((value << 8) | static_cast<unsigned char>(p[b]));
+    }
+  }
+  return value;
+}
+
+int32_t IdLogDay(absl::string_view log, std::size_t entry) {
+  return static_cast<int32_t>(LoadLittleEndian<uint32_t>(log.data() + entry * kIdLogEntryBytes));
+}
+
+uint64_t IdLogFingerprint(absl::string_view log, std::size_t entry) {
+  return LoadLittleEndian<uint64_t>(log.data() + entry * kIdLogEntryBytes + 4);
+}
+
+void AppendIdLogEntry(std::string& log, int32_t day, uint64_t fingerprint) {
+  const auto d = static_cast<uint32_t>(day);
+  for (int b = 0; b < 4; ++b) log.push_back(static_cast<char>((d >> (8 * b)) & 0xff));
+  for (int b = 0; b < 8; ++b) log.push_back(static_cast<char>((fingerprint >> (8 * b)) & 0xff));
+}
+
 }  // namespace
 
 int32_t DayOf(absl::Time t) {
@@ -223,40 +253,40 @@ uint64_t EventFingerprint(absl::string_view event_id) {
 }
 
 ApplyCounts ApplyEvents(const std::vector<const v1::Event*>& events, absl::Time now,
-                        v1::ActivityRecord& record, int dedup_window_days) {
+                        v1::ActivityRecord& record, absl::string_view id_log, IdLogUpdate& id_log_update,
+                        int dedup_window_days) {
   const int32_t today = DayOf(now);
   const int32_t first_kept_day = today - (kRetentionDays - 1);
   DropExpiredDays(record, first_kept_day);
-  auto* recent = record.mutable_recent_event_ids();
-  int forgotten = 0;
-  while (forgotten < recent->size() && recent->at(forgotten).arrival_day() <= today - dedup_window_days) {
-    ++forgotten;
-  }
-  if (forgotten > 0) recent->DeleteSubrange(0, forgotten);
 
-  // Has `fingerprint` arrived within the window (or earlier in this batch)? A few events are checked by
-  // scanning the remembered ids (a tight loop over a few hundred integers); many, through a hash set
-  // built once.
-  int remembered = 0;
-  for (const v1::ArrivalFingerprints& group : *recent) remembered += group.fingerprints_size();
-  absl::flat_hash_set<uint64_t> seen_set;
-  const bool use_set = events.size() > 8;
-  if (use_set) {
-    seen_set.reserve(remembered + events.size());
-    for (const v1::ArrivalFingerprints& group : *recent) {
-      seen_set.insert(group.fingerprints().begin(), group.fingerprints().end());
-    }
+  // Entries are in arrival order, so those that left the window are a prefix.
+  const std::size_t entries = id_log.size() / kIdLogEntryBytes;
+  std::size_t first_kept = 0;
+  while (first_kept < entries && IdLogDay(id_log, first_kept) <= today - dedup_window_days) ++first_kept;
+  id_log_update.replace = first_kept > 0 || id_log.size() % kIdLogEntryBytes != 0;
+  id_log_update.bytes.clear();
+  if (id_log_update.replace) {
+    const absl::string_view kept =
+        id_log.substr(first_kept * kIdLogEntryBytes, (entries - first_kept) * kIdLogEntryBytes);
+    id_log_update.bytes.assign(kept.data(), kept.size());
   }
+
+  // Has `fingerprint` arrived within the window, or earlier in this batch? A few events are checked
+  // by scanning the log (a tight loop over a few hundred integers); many, through a hash set.
+  const bool use_set = events.size() > 8;
+  absl::flat_hash_set<uint64_t> seen_set;
+  if (use_set) {
+    seen_set.reserve(entries - first_kept + events.size());
+    for (std::size_t e = first_kept; e < entries; ++e) seen_set.insert(IdLogFingerprint(id_log, e));
+  }
+  std::vector<uint64_t> batch;  // fingerprints recorded by this batch
   auto seen_before = [&](uint64_t fingerprint) {
     if (use_set) return !seen_set.insert(fingerprint).second;
-    for (const v1::ArrivalFingerprints& group : *recent) {
-      for (uint64_t f : group.fingerprints()) {
-        if (f == fingerprint) return true;
-      }
+    for (std::size_t e = first_kept; e < entries; ++e) {
+      if (IdLogFingerprint(id_log, e) == fingerprint) return true;
     }
-    return false;  // recorded below, into today's group, which the loop above also scans
+    return std::find(batch.begin(), batch.end(), fingerprint) != batch.end();
   };
-  v1::ArrivalFingerprints* arrivals = nullptr;  // today's group, created on the first new event
 
   ApplyCounts counts;
   for (const v1::Event* event : events) {
@@ -270,15 +300,43 @@ ApplyCounts ApplyEvents(const std::vector<const v1::Event*>& events, absl::Time 
       ++counts.duplicates;
       continue;
     }
-    if (arrivals == nullptr) {
-      if (recent->empty() || recent->rbegin()->arrival_day() != today) recent->Add()->set_arrival_day(today);
-      arrivals = &*recent->rbegin();
-    }
-    arrivals->add_fingerprints(fingerprint);
+    batch.push_back(fingerprint);
+    AppendIdLogEntry(id_log_update.bytes, today, fingerprint);
     Apply(*event, record, BucketFor(record, day));
     ++counts.recorded;
   }
   return counts;
+}
+
+bool NeedsHistory(const v1::ActivityRecord& live, const std::vector<const v1::Event*>& events,
+                  absl::Time now) {
+  const int32_t today = DayOf(now);
+  if (!live.days().empty() && live.days(0).day() < today) return true;
+  return std::any_of(events.begin(), events.end(),
+                     [today](const v1::Event* e) { return DayOf(EventTime(*e)) < today; });
+}
+
+void MergeHistory(const v1::ActivityRecord& history, v1::ActivityRecord& live) {
+  if (history.days().empty()) return;
+  google::protobuf::RepeatedPtrField<v1::DailyActivity> merged;
+  merged.Reserve(history.days_size() + live.days_size());
+  auto past = history.days().begin();
+  for (v1::DailyActivity& day : *live.mutable_days()) {
+    while (past != history.days().end() && past->day() < day.day()) *merged.Add() = *past++;
+    if (past != history.days().end() && past->day() == day.day()) ++past;  // the live bucket is newer
+    merged.Add()->Swap(&day);
+  }
+  while (past != history.days().end()) *merged.Add() = *past++;
+  live.mutable_days()->Swap(&merged);
+}
+
+void SplitHistory(v1::ActivityRecord& record, int32_t today, v1::ActivityRecord& history) {
+  history.Clear();
+  auto* days = record.mutable_days();
+  int past = 0;
+  while (past < days->size() && days->at(past).day() < today) ++past;
+  for (int i = 0; i < past; ++i) history.add_days()->Swap(days->Mutable(i));
+  if (past > 0) days->DeleteSubrange(0, past);
 }
 
 FeatureVector ExtractFeatures(const v1::Account& account, const v1::ActivityRecord& record, absl::Time now) {

@@ -22,11 +22,20 @@ v1::Event MakeEvent(std::string id, v1::EventType type, absl::Time t, std::strin
   return e;
 }
 
-ApplyCounts ApplyAll(const std::vector<v1::Event>& events, v1::ActivityRecord& record,
-                     absl::Time now = kNow) {
+// An account's activity with its id log, updated the way the store does.
+struct Activity {
+  v1::ActivityRecord record;
+  std::string id_log;
+};
+
+ApplyCounts ApplyAll(const std::vector<v1::Event>& events, Activity& activity, absl::Time now = kNow) {
   std::vector<const v1::Event*> pointers;
   for (const v1::Event& e : events) pointers.push_back(&e);
-  return ApplyEvents(pointers, now, record);
+  IdLogUpdate update;
+  ApplyCounts counts = ApplyEvents(pointers, now, activity.record, activity.id_log, update);
+  if (update.replace) activity.id_log.clear();
+  activity.id_log += update.bytes;
+  return counts;
 }
 
 absl::Time DaysAgo(int days) { return kNow - absl::Hours(24) * days; }
@@ -39,38 +48,84 @@ TEST(DayOfTest, CountsUtcDaysFromTheEpoch) {
 }
 
 TEST(ApplyEventsTest, ReplayingABatchChangesNothing) {
-  v1::ActivityRecord record;
+  Activity activity;
+  v1::ActivityRecord& record = activity.record;
   std::vector<v1::Event> batch = {MakeEvent("e1", v1::EVENT_TYPE_LOGIN, DaysAgo(1)),
                                   MakeEvent("e2", v1::EVENT_TYPE_LOGIN, DaysAgo(2))};
-  ApplyCounts first = ApplyAll(batch, record);
+  ApplyCounts first = ApplyAll(batch, activity);
   EXPECT_EQ(first.recorded, 2);
   const std::string after_first = record.SerializeAsString();
-  ApplyCounts second = ApplyAll(batch, record);
+  ApplyCounts second = ApplyAll(batch, activity);
   EXPECT_EQ(second.recorded, 0);
   EXPECT_EQ(second.duplicates, 2);
   EXPECT_EQ(record.SerializeAsString(), after_first);
 }
 
 TEST(ApplyEventsTest, RemembersIdsForTheDedupWindowCountedInArrivalDays) {
-  v1::ActivityRecord record;
+  Activity activity;
   const std::vector<v1::Event> batch = {MakeEvent("e1", v1::EVENT_TYPE_LOGIN, DaysAgo(1))};
-  ASSERT_EQ(ApplyAll(batch, record).recorded, 1);
+  ASSERT_EQ(ApplyAll(batch, activity).recorded, 1);
+  EXPECT_EQ(activity.id_log.size(), kIdLogEntryBytes);
   // Six days after it first arrived, a replay is still recognised.
-  v1::ActivityRecord replayed = record;
-  std::vector<const v1::Event*> pointers = {&batch[0]};
-  EXPECT_EQ(ApplyEvents(pointers, kNow + absl::Hours(24 * 6), replayed, 7).duplicates, 1);
-  // Once the window has passed, the id is forgotten and only the day's counters remain.
-  ApplyAll({MakeEvent("e2", v1::EVENT_TYPE_LOGIN, kNow + absl::Hours(24 * 7))}, record,
+  Activity replayed = activity;
+  EXPECT_EQ(ApplyAll(batch, replayed, kNow + absl::Hours(24 * 6)).duplicates, 1);
+  // Once the window has passed, the id is forgotten (the log is compacted on the next write) and only
+  // the day's counters remain.
+  ApplyAll({MakeEvent("e2", v1::EVENT_TYPE_LOGIN, kNow + absl::Hours(24 * 7))}, activity,
            kNow + absl::Hours(24 * 7));
-  ASSERT_EQ(record.recent_event_ids_size(), 1);
-  EXPECT_EQ(record.recent_event_ids(0).arrival_day(), DayOf(kNow + absl::Hours(24 * 7)));
-  EXPECT_EQ(record.recent_event_ids(0).fingerprints_size(), 1);
+  EXPECT_EQ(activity.id_log.size(), kIdLogEntryBytes);
+  Activity later = activity;
+  EXPECT_EQ(ApplyAll(batch, later, kNow + absl::Hours(24 * 7)).recorded, 1);
+}
+
+TEST(ApplyEventsTest, DuplicatesWithinOneBatchCountOnce) {
+  Activity activity;
+  const v1::Event login = MakeEvent("same", v1::EVENT_TYPE_LOGIN, DaysAgo(1));
+  ApplyCounts counts = ApplyAll({login, login}, activity);
+  EXPECT_EQ(counts.recorded, 1);
+  EXPECT_EQ(counts.duplicates, 1);
+  // A large batch takes the hash-set path; the same rule holds.
+  std::vector<v1::Event> large;
+  for (int i = 0; i < 20; ++i) {
+    large.push_back(MakeEvent("id-" + std::to_string(i % 10), v1::EVENT_TYPE_LOGIN, DaysAgo(2)));
+  }
+  counts = ApplyAll(large, activity);
+  EXPECT_EQ(counts.recorded, 10);
+  EXPECT_EQ(counts.duplicates, 10);
+  EXPECT_EQ(activity.id_log.size(), 11 * kIdLogEntryBytes);
+}
+
+TEST(ActivitySplitTest, TodayIsLiveAndEarlierDaysAreHistory) {
+  Activity activity;
+  ApplyAll({MakeEvent("old", v1::EVENT_TYPE_LOGIN, DaysAgo(3)), MakeEvent("new", v1::EVENT_TYPE_LOGIN, kNow)},
+           activity);
+  const v1::ActivityRecord whole = activity.record;
+  v1::ActivityRecord history;
+  SplitHistory(activity.record, DayOf(kNow), history);
+  ASSERT_EQ(activity.record.days_size(), 1);
+  EXPECT_EQ(activity.record.days(0).day(), DayOf(kNow));
+  ASSERT_EQ(history.days_size(), 1);
+  EXPECT_EQ(history.days(0).day(), DayOf(DaysAgo(3)));
+  MergeHistory(history, activity.record);
+  EXPECT_EQ(activity.record.SerializeAsString(), whole.SerializeAsString());
+}
+
+TEST(ActivitySplitTest, HistoryIsNeededForLateEventsAndAtTheRollOver) {
+  const v1::Event today = MakeEvent("t", v1::EVENT_TYPE_LOGIN, kNow);
+  const v1::Event late = MakeEvent("l", v1::EVENT_TYPE_LOGIN, DaysAgo(2));
+  v1::ActivityRecord live;
+  live.add_days()->set_day(DayOf(kNow));
+  EXPECT_FALSE(NeedsHistory(live, {&today}, kNow));
+  EXPECT_TRUE(NeedsHistory(live, {&today, &late}, kNow));
+  // A day later the live bucket has become the past: it must move into the history.
+  EXPECT_TRUE(NeedsHistory(live, {&today}, kNow + absl::Hours(24)));
 }
 
 TEST(ApplyEventsTest, OutOfOrderEventsLandInTheirOwnDay) {
-  v1::ActivityRecord record;
-  ApplyAll({MakeEvent("recent", v1::EVENT_TYPE_LOGIN, DaysAgo(1))}, record);
-  ApplyAll({MakeEvent("old", v1::EVENT_TYPE_LOGIN, DaysAgo(40))}, record);
+  Activity activity;
+  v1::ActivityRecord& record = activity.record;
+  ApplyAll({MakeEvent("recent", v1::EVENT_TYPE_LOGIN, DaysAgo(1))}, activity);
+  ApplyAll({MakeEvent("old", v1::EVENT_TYPE_LOGIN, DaysAgo(40))}, activity);
   ASSERT_EQ(record.days_size(), 2);
   EXPECT_EQ(record.days(0).day(), DayOf(DaysAgo(40)));
   EXPECT_EQ(record.days(1).day(), DayOf(DaysAgo(1)));
@@ -82,20 +137,23 @@ TEST(ApplyEventsTest, OutOfOrderEventsLandInTheirOwnDay) {
 }
 
 TEST(ApplyEventsTest, ALateGaugeNeverHidesANewerOne) {
-  v1::ActivityRecord record;
-  ApplyAll({MakeEvent("new", v1::EVENT_TYPE_NPS_RESPONSE, DaysAgo(1), "", 9)}, record);
-  ApplyAll({MakeEvent("late", v1::EVENT_TYPE_NPS_RESPONSE, DaysAgo(5), "", 3)}, record);
+  Activity activity;
+  v1::ActivityRecord& record = activity.record;
+  ApplyAll({MakeEvent("new", v1::EVENT_TYPE_NPS_RESPONSE, DaysAgo(1), "", 9)}, activity);
+  ApplyAll({MakeEvent("late", v1::EVENT_TYPE_NPS_RESPONSE, DaysAgo(5), "", 3)}, activity);
   EXPECT_EQ(record.nps().value(), 9);
 }
 
 TEST(ApplyEventsTest, EventsOlderThanRetentionAreExpiredAndOldBucketsDropped) {
-  v1::ActivityRecord record;
-  ApplyAll({MakeEvent("a", v1::EVENT_TYPE_LOGIN, DaysAgo(10))}, record);
-  ApplyCounts counts = ApplyAll({MakeEvent("b", v1::EVENT_TYPE_LOGIN, DaysAgo(kRetentionDays + 1))}, record);
+  Activity activity;
+  v1::ActivityRecord& record = activity.record;
+  ApplyAll({MakeEvent("a", v1::EVENT_TYPE_LOGIN, DaysAgo(10))}, activity);
+  ApplyCounts counts =
+      ApplyAll({MakeEvent("b", v1::EVENT_TYPE_LOGIN, DaysAgo(kRetentionDays + 1))}, activity);
   EXPECT_EQ(counts.expired, 1);
   EXPECT_EQ(record.days_size(), 1);
   // 100 days later the 10-day-old bucket falls out of the window on the next write.
-  ApplyAll({MakeEvent("c", v1::EVENT_TYPE_LOGIN, kNow + absl::Hours(24) * 100)}, record,
+  ApplyAll({MakeEvent("c", v1::EVENT_TYPE_LOGIN, kNow + absl::Hours(24) * 100)}, activity,
            kNow + absl::Hours(24) * 100);
   ASSERT_EQ(record.days_size(), 1);
   EXPECT_EQ(record.days(0).day(), DayOf(kNow + absl::Hours(24) * 100));
@@ -106,7 +164,8 @@ TEST(ExtractFeaturesTest, WindowsSharesAndRates) {
   account.mutable_plan()->set_feature_count(10);
   account.set_seats(20);
   (*account.mutable_plan()->mutable_limits())["api_calls"] = 1000;
-  v1::ActivityRecord record;
+  Activity activity;
+  v1::ActivityRecord& record = activity.record;
   std::vector<v1::Event> events;
   for (int d = 0; d < 3; ++d) {
     events.push_back(MakeEvent("f" + std::to_string(d), v1::EVENT_TYPE_FEATURE_USED, DaysAgo(d), "reports"));
@@ -122,7 +181,7 @@ TEST(ExtractFeaturesTest, WindowsSharesAndRates) {
   events.push_back(MakeEvent("t1", v1::EVENT_TYPE_TICKET_OPENED, DaysAgo(4)));
   events.push_back(MakeEvent("t2", v1::EVENT_TYPE_TICKET_OPENED, DaysAgo(5)));
   events.push_back(MakeEvent("t3", v1::EVENT_TYPE_TICKET_RESOLVED, DaysAgo(1)));
-  ApplyAll(events, record);
+  ApplyAll(events, activity);
 
   FeatureVector f = ExtractFeatures(account, record, kNow);
   EXPECT_EQ(f.Get(Feature::kFeatureUses30d), 4);
@@ -142,7 +201,8 @@ TEST(ExtractFeaturesTest, WindowsSharesAndRates) {
 TEST(ExtractFeaturesTest, LoginBaselineIsTheAccountsOwnNormal) {
   v1::Account account;
   account.mutable_start_time()->set_seconds(absl::ToUnixSeconds(DaysAgo(200)));
-  v1::ActivityRecord record;
+  Activity activity;
+  v1::ActivityRecord& record = activity.record;
   std::vector<v1::Event> events;
   // Two logins a day from 89 to 30 days ago (60 days), then one every other day.
   for (int d = 30; d < 90; ++d) {
@@ -151,7 +211,7 @@ TEST(ExtractFeaturesTest, LoginBaselineIsTheAccountsOwnNormal) {
   }
   for (int d = 0; d < 30; d += 2)
     events.push_back(MakeEvent("late" + std::to_string(d), v1::EVENT_TYPE_LOGIN, DaysAgo(d)));
-  ApplyAll(events, record);
+  ApplyAll(events, activity);
 
   FeatureVector f = ExtractFeatures(account, record, kNow);
   // Days 89..30 ago: 60 days at 2 a day, but the window is days [today-89, today-30] = 60 days.
@@ -163,8 +223,9 @@ TEST(ExtractFeaturesTest, LoginBaselineIsTheAccountsOwnNormal) {
 TEST(ExtractFeaturesTest, NoBaselineForANewAccount) {
   v1::Account account;
   account.mutable_start_time()->set_seconds(absl::ToUnixSeconds(DaysAgo(35)));
-  v1::ActivityRecord record;
-  ApplyAll({MakeEvent("l", v1::EVENT_TYPE_LOGIN, DaysAgo(1))}, record);
+  Activity activity;
+  v1::ActivityRecord& record = activity.record;
+  ApplyAll({MakeEvent("l", v1::EVENT_TYPE_LOGIN, DaysAgo(1))}, activity);
   FeatureVector f = ExtractFeatures(account, record, kNow);
   EXPECT_FALSE(f.Has(Feature::kBaselineLogins30d));
   EXPECT_FALSE(f.Has(Feature::kLoginFrequencyRatio));

@@ -11,7 +11,11 @@ namespace steward::scoring {
 // Store keys of the scoring service. Every per-account key carries the account's hash tag so that all
 // of an account's keys share one Redis Cluster slot.
 inline std::string AccountKey(absl::string_view id) { return absl::StrCat("account:", KeyTag(id)); }
+// The activity record is split (activity_record.proto): the history of past days, the live part
+// (today, gauges) and the id log (event-id fingerprints for de-duplication, append-only).
 inline std::string ActivityKey(absl::string_view id) { return absl::StrCat("activity:", KeyTag(id)); }
+inline std::string LiveActivityKey(absl::string_view id) { return absl::StrCat("live:", KeyTag(id)); }
+inline std::string IdLogKey(absl::string_view id) { return absl::StrCat("ids:", KeyTag(id)); }
 inline std::string ScoresKey(absl::string_view id, absl::string_view model) {
   return absl::StrCat("scores:", KeyTag(id), ":", model);
 }

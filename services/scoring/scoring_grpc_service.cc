@@ -35,11 +35,12 @@ grpc::ServerUnaryReactor* ScoringServiceImpl::RecordEvents(grpc::CallbackServerC
 }
 
 grpc::ServerUnaryReactor* ScoringServiceImpl::GetScores(grpc::CallbackServerContext* context,
-                                                       const grpc::ByteBuffer* request_bytes,
-                                                       grpc::ByteBuffer* response_bytes) {
+                                                        const grpc::ByteBuffer* request_bytes,
+                                                        grpc::ByteBuffer* response_bytes) {
   auto request = std::make_shared<v1::GetScoresRequest>();
   grpc::ByteBuffer copy = *request_bytes;  // Deserialize consumes its buffer; this copies references only
-  if (grpc::Status parsed = grpc::SerializationTraits<v1::GetScoresRequest>::Deserialize(&copy, request.get());
+  if (grpc::Status parsed =
+          grpc::SerializationTraits<v1::GetScoresRequest>::Deserialize(&copy, request.get());
       !parsed.ok()) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cannot parse GetScoresRequest"));

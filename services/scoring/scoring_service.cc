@@ -135,7 +135,10 @@ absl::StatusOr<v1::UpsertAccountResponse> ScoringService::UpsertAccount(
   }
   // Last writer wins on attributes; the index add is idempotent, so a retry after a failure between
   // the two steps converges.
-  Write write{key, account.SerializeAsString(), std::nullopt, CacheKeys(account.account_id()), {}};
+  Write write;
+  write.key = key;
+  write.value = account.SerializeAsString();
+  write.also_delete = CacheKeys(account.account_id());
   if (auto put = store_.Put({&write, 1}); !put.ok()) return put.status();
   const std::string id = account.account_id();
   if (absl::Status s = store_.IndexAdd(std::string(kAccountIndex), {&id, 1}); !s.ok()) return s;
@@ -210,64 +213,104 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
     it->second.push_back(&event);
   }
 
+  // Read: the accounts, their live activity and id logs, in one round trip; the history (older
+  // days) only for accounts that need it (a late event, or the daily roll-over), in a second.
+  const int32_t today = DayOf(now);
+  const std::size_t n = account_ids.size();
   std::vector<std::string> keys;
-  keys.reserve(account_ids.size() * 2);
+  keys.reserve(n * 3);
   for (const std::string& id : account_ids) {
     keys.push_back(AccountKey(id));
-    keys.push_back(ActivityKey(id));
+    keys.push_back(LiveActivityKey(id));
+    keys.push_back(IdLogKey(id));
   }
   auto records = store_.Get(keys);
   if (!records.ok()) return records.status();
-  for (std::size_t a = 0; a < account_ids.size(); ++a) {
-    if (!(*records)[2 * a].has_value()) {
+  for (std::size_t a = 0; a < n; ++a) {
+    if (!(*records)[3 * a].has_value()) {
       return absl::NotFoundError(absl::StrCat("events[", first_event[account_ids[a]],
                                               "].account_id: account \"", account_ids[a],
                                               "\" does not exist"));
     }
   }
-
-  // Run: fold each account's events into its activity record and write it back only if nobody wrote
-  // in between (the write also drops the account's cached scores). The first attempt takes no lock,
-  // so batches over many accounts run side by side; accounts that lost a race are re-read and retried
-  // under their write stripe, so within this process a hot account costs at most one wasted round
-  // trip per call, and only other replicas can make a retry lose again.
-  v1::RecordEventsResponse response;
-  std::vector<std::size_t> pending(account_ids.size());
-  std::vector<std::optional<Record>> activity(account_ids.size());
-  for (std::size_t a = 0; a < account_ids.size(); ++a) {
-    pending[a] = a;
-    activity[a] = std::move((*records)[2 * a + 1]);
+  std::vector<std::optional<Record>> live(n), id_logs(n), history(n);
+  for (std::size_t a = 0; a < n; ++a) {
+    live[a] = std::move((*records)[3 * a + 1]);
+    id_logs[a] = std::move((*records)[3 * a + 2]);
   }
+
+  // Run: fold each account's events into its activity and write the live part back only if nobody
+  // wrote it in between (its version is the account's write token: every write of any part bumps
+  // it). The same atomic step writes the history when it changed, appends the new ids to the id log
+  // and drops the cached scores. The first attempt takes no lock, so batches over many accounts run
+  // side by side; accounts that lost a race are re-read and retried under their write stripe, so
+  // within this process a hot account costs at most one wasted round trip per call.
+  v1::RecordEventsResponse response;
+  std::vector<std::size_t> pending(n);
+  for (std::size_t a = 0; a < n; ++a) pending[a] = a;
   StripedMutex::Lock locks;  // taken only for a retry
   for (int attempt = 0; !pending.empty(); ++attempt) {
     if (attempt == limits_.max_write_attempts) {
       return absl::AbortedError(absl::StrCat("too many concurrent writers on account \"",
                                              account_ids[pending[0]], "\"; retry the batch"));
     }
+    // A record holds ~90 daily messages: on an arena they cost a block, not a malloc each.
+    google::protobuf::Arena arena(ArenaOptionsForRecords());
+    std::vector<v1::ActivityRecord*> parsed(n, nullptr);
+    std::vector<bool> with_history(n, false);
+    std::vector<std::string> history_keys;
+    std::vector<std::size_t> history_of;
+    for (std::size_t a : pending) {
+      const std::string& id = account_ids[a];
+      parsed[a] = google::protobuf::Arena::CreateMessage<v1::ActivityRecord>(&arena);
+      if (absl::Status st = ParseRecord(live[a], LiveActivityKey(id), *parsed[a]); !st.ok()) return st;
+      if (NeedsHistory(*parsed[a], by_account[id], now)) {
+        with_history[a] = true;
+        history_keys.push_back(ActivityKey(id));
+        history_of.push_back(a);
+      }
+    }
+    if (!history_keys.empty()) {
+      auto past = store_.Get(history_keys);
+      if (!past.ok()) return past.status();
+      for (std::size_t h = 0; h < history_of.size(); ++h) history[history_of[h]] = std::move((*past)[h]);
+    }
+
     std::vector<Write> writes;
     std::vector<ApplyCounts> counts;
     std::vector<std::size_t> written;  // the accounts behind `writes`
     writes.reserve(pending.size());
     for (std::size_t a : pending) {
       const std::string& id = account_ids[a];
-      // A record holds ~90 daily messages: on an arena they cost a block, not a malloc each.
-      google::protobuf::Arena arena(ArenaOptionsForRecords());
-      v1::ActivityRecord& record = *google::protobuf::Arena::CreateMessage<v1::ActivityRecord>(&arena);
-      if (absl::Status s = ParseRecord(activity[a], ActivityKey(id), record); !s.ok()) return s;
-      const ApplyCounts folded = ApplyEvents(by_account[id], now, record, limits_.dedup_window_days);
+      v1::ActivityRecord& record = *parsed[a];
+      v1::ActivityRecord* past = nullptr;
+      if (with_history[a]) {
+        past = google::protobuf::Arena::CreateMessage<v1::ActivityRecord>(&arena);
+        if (absl::Status st = ParseRecord(history[a], ActivityKey(id), *past); !st.ok()) return st;
+        MergeHistory(*past, record);
+      }
+      IdLogUpdate ids;
+      const ApplyCounts folded = ApplyEvents(by_account[id], now, record,
+                                             id_logs[a].has_value() ? id_logs[a]->value : absl::string_view(),
+                                             ids, limits_.dedup_window_days);
       if (folded.recorded == 0) {
         // Nothing new (a replay, or only expired events): no write, so cached scores stay valid.
         response.set_duplicates(response.duplicates() + folded.duplicates);
         response.set_expired(response.expired() + folded.expired);
         continue;
       }
+      Write write;
+      if (with_history[a]) {
+        SplitHistory(record, today, *past);
+        write.also_write.push_back(AlsoWrite{ActivityKey(id), past->SerializeAsString()});
+      }
+      write.key = LiveActivityKey(id);
+      write.value = record.SerializeAsString();
+      write.expected_version = live[a].has_value() ? live[a]->version : 0;
+      write.appends.push_back(Append{IdLogKey(id), std::move(ids.bytes), ids.replace});
+      write.also_delete = CacheKeys(id);
       counts.push_back(folded);
       written.push_back(a);
-      Write write{ActivityKey(id),
-                  record.SerializeAsString(),
-                  activity[a].has_value() ? activity[a]->version : 0,
-                  CacheKeys(id),
-                  {}};
       writes.push_back(std::move(write));
     }
     if (writes.empty()) break;
@@ -283,7 +326,8 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
         response.set_expired(response.expired() + counts[w].expired);
       } else {
         conflicts.push_back(written[w]);
-        reread.push_back(writes[w].key);
+        reread.push_back(LiveActivityKey(account_ids[written[w]]));
+        reread.push_back(IdLogKey(account_ids[written[w]]));
       }
     }
     if (conflicts.empty()) break;
@@ -294,7 +338,10 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
     }
     auto fresh = store_.Get(reread);
     if (!fresh.ok()) return fresh.status();
-    for (std::size_t c = 0; c < conflicts.size(); ++c) activity[conflicts[c]] = std::move((*fresh)[c]);
+    for (std::size_t c = 0; c < conflicts.size(); ++c) {
+      live[conflicts[c]] = std::move((*fresh)[2 * c]);
+      id_logs[conflicts[c]] = std::move((*fresh)[2 * c + 1]);
+    }
     pending = std::move(conflicts);
   }
   return response;
@@ -355,7 +402,8 @@ absl::StatusOr<bool> ScoringService::FromCache(const v1::Account& account,
   return true;
 }
 
-std::shared_ptr<const std::string> ScoringService::TryGetScoresLocally(const v1::GetScoresRequest& request) const {
+std::shared_ptr<const std::string> ScoringService::TryGetScoresLocally(
+    const v1::GetScoresRequest& request) const {
   // Anything unusual (bad input, unknown model, a miss) takes the ordinary path, which answers it.
   if (!ValidateAccountId("account_id", request.account_id()).ok()) return nullptr;
   auto scorer = FindModel(request.model());
@@ -413,9 +461,11 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
   }
   if (stale.empty()) return out;
 
-  // Second round trip, for what the cache could not answer: activity and score history.
+  // Second round trip, for what the cache could not answer: both parts of the activity and the
+  // score history.
   std::vector<std::string> more_keys;
   for (std::size_t a : stale) {
+    more_keys.push_back(LiveActivityKey(ids[a]));
     more_keys.push_back(ActivityKey(ids[a]));
     more_keys.push_back(HistoryKey(ids[a], model));
   }
@@ -426,22 +476,25 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
   writes.reserve(stale.size() * 2);
   for (std::size_t s = 0; s < stale.size(); ++s) {
     const std::size_t a = stale[s];
-    const std::optional<Record>& activity_record = (*more)[2 * s];
+    const std::optional<Record>& live_record = (*more)[3 * s];
     google::protobuf::Arena arena(ArenaOptionsForRecords());
     v1::ActivityRecord& activity = *google::protobuf::Arena::CreateMessage<v1::ActivityRecord>(&arena);
+    v1::ActivityRecord& past = *google::protobuf::Arena::CreateMessage<v1::ActivityRecord>(&arena);
     v1::ScoreHistory history;
-    if (absl::Status st = ParseRecord(activity_record, more_keys[2 * s], activity); !st.ok()) return st;
-    if (absl::Status st = ParseRecord((*more)[2 * s + 1], more_keys[2 * s + 1], history); !st.ok()) return st;
+    if (absl::Status st = ParseRecord(live_record, more_keys[3 * s], activity); !st.ok()) return st;
+    if (absl::Status st = ParseRecord((*more)[3 * s + 1], more_keys[3 * s + 1], past); !st.ok()) return st;
+    if (absl::Status st = ParseRecord((*more)[3 * s + 2], more_keys[3 * s + 2], history); !st.ok()) return st;
+    MergeHistory(past, activity);
 
     const FeatureVector features = ExtractFeatures(accounts[a], activity, now);
     v1::Scores& scores = out[a];
     Explain(accounts[a], features, scorer, now, scores);
     const double score = scores.health().score();
-    if (std::optional<double> past = ScoreDaysAgo(history, today, 7)) {
-      scores.mutable_trend()->set_change_7d(score - *past);
+    if (std::optional<double> earlier = ScoreDaysAgo(history, today, 7)) {
+      scores.mutable_trend()->set_change_7d(score - *earlier);
     }
-    if (std::optional<double> past = ScoreDaysAgo(history, today, 30)) {
-      scores.mutable_trend()->set_change_30d(score - *past);
+    if (std::optional<double> earlier = ScoreDaysAgo(history, today, 30)) {
+      scores.mutable_trend()->set_change_30d(score - *earlier);
     }
     RecordDailyScore(history, today, score, limits_.history_days);
 
@@ -453,15 +506,18 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
     *entry.mutable_trend() = scores.trend();
     // The cache entry is written only if neither the account nor its activity changed since they were
     // read: a writer in between has already dropped the cache, and must not see it come back stale.
-    Write cache{ScoresKey(ids[a], model),
-                entry.SerializeAsString(),
-                std::nullopt,
-                {},
-                {Guard{keys[2 * a], (*records)[2 * a]->version},
-                 Guard{more_keys[2 * s], activity_record.has_value() ? activity_record->version : 0}}};
+    // Every activity write bumps the live part's version, so guarding it covers the history too.
+    Write cache;
+    cache.key = ScoresKey(ids[a], model);
+    cache.value = entry.SerializeAsString();
+    cache.guards = {Guard{keys[2 * a], (*records)[2 * a]->version},
+                    Guard{more_keys[3 * s], live_record.has_value() ? live_record->version : 0}};
     writes.push_back(std::move(cache));
     // Two readers on the same day record the same day's score, so the history needs no condition.
-    writes.push_back(Write{more_keys[2 * s + 1], history.SerializeAsString(), std::nullopt, {}, {}});
+    Write daily;
+    daily.key = more_keys[3 * s + 2];
+    daily.value = history.SerializeAsString();
+    writes.push_back(std::move(daily));
   }
   if (auto put = store_.Put(writes); !put.ok()) return put.status();
   return out;

@@ -67,13 +67,13 @@ class ScoringServiceTest : public ::testing::Test {
     ASSERT_TRUE(service_->UpsertAccount(upsert).ok());
   }
 
-  absl::Status RecordLogin(const std::string& id) {
+  absl::Status RecordLogin(const std::string& id, absl::Duration ago = absl::Minutes(1)) {
     v1::RecordEventsRequest request;
     v1::Event* e = request.add_events();
     e->set_event_id(id);
     e->set_account_id("a1");
     e->set_type(v1::EVENT_TYPE_LOGIN);
-    e->mutable_time()->set_seconds(absl::ToUnixSeconds(kNow) - 60);
+    e->mutable_time()->set_seconds(absl::ToUnixSeconds(clock_.Now() - ago));
     return service_->RecordEvents(request).status();
   }
 
@@ -101,6 +101,17 @@ TEST_F(ScoringServiceTest, AScoreComputedBeforeAConcurrentWriteIsNeverCached) {
   EXPECT_EQ(Logins30d(), 0);  // the reader's own answer predates the login: fine
   EXPECT_EQ(Logins30d(), 1);  // but nothing stale was cached
   EXPECT_EQ(Logins30d(), 1);
+}
+
+TEST_F(ScoringServiceTest, DaysRollFromTheLivePartIntoTheHistoryAndLateEventsLandThere) {
+  ASSERT_TRUE(RecordLogin("day0").ok());
+  clock_.Advance(absl::Hours(24));
+  ASSERT_TRUE(RecordLogin("day1").ok());                       // the roll-over: day 0 moves to the history
+  ASSERT_TRUE(RecordLogin("late", absl::Hours(24 * 3)).ok());  // a late event straight into the history
+  ASSERT_TRUE(RecordLogin("day1", absl::Minutes(2)).ok());     // a replay, wherever its day went
+  clock_.Advance(absl::Hours(24 * 2));
+  ASSERT_TRUE(RecordLogin("day3").ok());
+  EXPECT_EQ(Logins30d(), 4);
 }
 
 TEST_F(ScoringServiceTest, TheFastPathNeverServesScoresOlderThanTheLastWrite) {
