@@ -93,13 +93,6 @@ ScoringService::ScoringService(Store& store, const Clock& clock, ModelSet models
   std::sort(model_names_.begin(), model_names_.end());
 }
 
-std::vector<std::string> ScoringService::CacheKeys(const std::string& account_id) const {
-  std::vector<std::string> keys;
-  keys.reserve(model_names_.size());
-  for (const std::string& model : model_names_) keys.push_back(ScoresKey(account_id, model));
-  return keys;
-}
-
 absl::StatusOr<const HealthScorer*> ScoringService::FindModel(const std::string& name) const {
   const std::string& wanted = name.empty() ? models_.default_model : name;
   auto it = scorers_.find(wanted);
@@ -138,7 +131,6 @@ absl::StatusOr<v1::UpsertAccountResponse> ScoringService::UpsertAccount(
   Write write;
   write.key = key;
   write.value = account.SerializeAsString();
-  write.also_delete = CacheKeys(account.account_id());
   if (auto put = store_.Put({&write, 1}); !put.ok()) return put.status();
   const std::string id = account.account_id();
   if (absl::Status s = store_.IndexAdd(std::string(kAccountIndex), {&id, 1}); !s.ok()) return s;
@@ -308,7 +300,6 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
       write.value = record.SerializeAsString();
       write.expected_version = live[a].has_value() ? live[a]->version : 0;
       write.appends.push_back(Append{IdLogKey(id), std::move(ids.bytes), ids.replace});
-      write.also_delete = CacheKeys(id);
       counts.push_back(folded);
       written.push_back(a);
       writes.push_back(std::move(write));
@@ -381,17 +372,20 @@ absl::StatusOr<v1::BatchGetScoresResponse> ScoringService::BatchGetScores(
   return response;
 }
 
-absl::StatusOr<bool> ScoringService::FromCache(const v1::Account& account,
-                                               const std::optional<Record>& cached, absl::string_view key,
-                                               const HealthScorer& scorer, int32_t today,
-                                               v1::Scores& out) const {
+absl::StatusOr<bool> ScoringService::FromCache(const v1::Account& account, uint64_t account_version,
+                                               uint64_t live_version, const std::optional<Record>& cached,
+                                               absl::string_view key, const HealthScorer& scorer,
+                                               int32_t today, v1::Scores& out) const {
   if (!cached.has_value()) return false;
   v1::CachedScores entry;
   if (absl::Status s = ParseRecord(cached, key, entry); !s.ok()) return s;
   const absl::Time computed = absl::FromUnixSeconds(entry.compute_unix_seconds());
-  // An entry from an earlier day is stale ("recomputed at least daily"); one written by a build with
-  // another feature count cannot be read back.
-  if (DayOf(computed) != today || entry.features_size() != static_cast<int>(kFeatureCount)) return false;
+  // An entry computed from older attributes or activity is stale; so is one from an earlier day
+  // ("recomputed at least daily"); one written by a build with another feature count cannot be read.
+  if (entry.account_version() != account_version || entry.live_version() != live_version ||
+      DayOf(computed) != today || entry.features_size() != static_cast<int>(kFeatureCount)) {
+    return false;
+  }
   FeatureVector features;
   for (int f = 0; f < entry.features_size(); ++f) {
     if (!std::isnan(entry.features(f))) features.Set(static_cast<Feature>(f), entry.features(f));
@@ -408,39 +402,46 @@ std::shared_ptr<const std::string> ScoringService::TryGetScoresLocally(
   if (!ValidateAccountId("account_id", request.account_id()).ok()) return nullptr;
   auto scorer = FindModel(request.model());
   if (!scorer.ok()) return nullptr;
-  const std::string keys[] = {AccountKey(request.account_id()),
+  // An account without any activity yet has no live record; the ordinary path answers it.
+  const std::string keys[] = {AccountKey(request.account_id()), LiveActivityKey(request.account_id()),
                               ScoresKey(request.account_id(), (*scorer)->model().name())};
   std::optional<std::vector<Record>> local = store_.TryGetLocal(keys);
   if (!local.has_value()) return nullptr;
+  const Record& account_record = (*local)[0];
+  const uint64_t live_version = (*local)[1].version;
   const int32_t today = DayOf(clock_.Now());
   {
     absl::ReaderMutexLock lock(&explained_mu_);
-    auto it = explained_.find(keys[1]);
-    if (it != explained_.end() && it->second.account_version == (*local)[0].version &&
-        it->second.cache_entry == (*local)[1].value && it->second.day == today) {
+    auto it = explained_.find(keys[2]);
+    if (it != explained_.end() && it->second.account_version == account_record.version &&
+        it->second.live_version == live_version && it->second.cache_entry == (*local)[2].value &&
+        it->second.day == today) {
       return it->second.response;
     }
   }
   v1::Account account;
-  if (!account.ParseFromString((*local)[0].value)) return nullptr;
+  if (!account.ParseFromString(account_record.value)) return nullptr;
   v1::GetScoresResponse response;
-  auto answered = FromCache(account, (*local)[1], keys[1], **scorer, today, *response.mutable_scores());
+  auto answered = FromCache(account, account_record.version, live_version, (*local)[2], keys[2], **scorer,
+                            today, *response.mutable_scores());
   if (!answered.ok() || !*answered) return nullptr;
   auto bytes = std::make_shared<const std::string>(response.SerializeAsString());
   absl::MutexLock lock(&explained_mu_);
   if (explained_.size() >= kMaxExplained) explained_.clear();
-  explained_[keys[1]] = Explained{(*local)[0].version, std::move((*local)[1].value), today, bytes};
+  explained_[keys[2]] =
+      Explained{account_record.version, live_version, std::move((*local)[2].value), today, bytes};
   return bytes;
 }
 
 absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std::vector<std::string>& ids,
                                                                       const HealthScorer& scorer) {
   const std::string& model = scorer.model().name();
-  // First round trip: the accounts and their cached scores (both small).
+  // First round trip: the accounts, their live activity and their cached scores (all small).
   std::vector<std::string> keys;
-  keys.reserve(ids.size() * 2);
+  keys.reserve(ids.size() * 3);
   for (const std::string& id : ids) {
     keys.push_back(AccountKey(id));
+    keys.push_back(LiveActivityKey(id));
     keys.push_back(ScoresKey(id, model));
   }
   // Tracked, so that the next read of these keys can be answered locally (TryGetScoresLocally).
@@ -453,19 +454,21 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
   std::vector<v1::Account> accounts(ids.size());
   std::vector<std::size_t> stale;  // accounts whose cache cannot answer
   for (std::size_t a = 0; a < ids.size(); ++a) {
-    if (!(*records)[2 * a].has_value()) return AccountNotFound(ids[a]);
-    if (absl::Status s = ParseRecord((*records)[2 * a], keys[2 * a], accounts[a]); !s.ok()) return s;
-    auto from_cache = FromCache(accounts[a], (*records)[2 * a + 1], keys[2 * a + 1], scorer, today, out[a]);
+    const std::optional<Record>& account_record = (*records)[3 * a];
+    const std::optional<Record>& live_record = (*records)[3 * a + 1];
+    if (!account_record.has_value()) return AccountNotFound(ids[a]);
+    if (absl::Status s = ParseRecord(account_record, keys[3 * a], accounts[a]); !s.ok()) return s;
+    auto from_cache = FromCache(accounts[a], account_record->version, live_record ? live_record->version : 0,
+                                (*records)[3 * a + 2], keys[3 * a + 2], scorer, today, out[a]);
     if (!from_cache.ok()) return from_cache.status();
     if (!*from_cache) stale.push_back(a);
   }
   if (stale.empty()) return out;
 
-  // Second round trip, for what the cache could not answer: both parts of the activity and the
-  // score history.
+  // Second round trip, for what the cache could not answer: the history of the activity and of the
+  // scores.
   std::vector<std::string> more_keys;
   for (std::size_t a : stale) {
-    more_keys.push_back(LiveActivityKey(ids[a]));
     more_keys.push_back(ActivityKey(ids[a]));
     more_keys.push_back(HistoryKey(ids[a], model));
   }
@@ -476,14 +479,15 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
   writes.reserve(stale.size() * 2);
   for (std::size_t s = 0; s < stale.size(); ++s) {
     const std::size_t a = stale[s];
-    const std::optional<Record>& live_record = (*more)[3 * s];
+    const std::optional<Record>& account_record = (*records)[3 * a];
+    const std::optional<Record>& live_record = (*records)[3 * a + 1];
     google::protobuf::Arena arena(ArenaOptionsForRecords());
     v1::ActivityRecord& activity = *google::protobuf::Arena::CreateMessage<v1::ActivityRecord>(&arena);
     v1::ActivityRecord& past = *google::protobuf::Arena::CreateMessage<v1::ActivityRecord>(&arena);
     v1::ScoreHistory history;
-    if (absl::Status st = ParseRecord(live_record, more_keys[3 * s], activity); !st.ok()) return st;
-    if (absl::Status st = ParseRecord((*more)[3 * s + 1], more_keys[3 * s + 1], past); !st.ok()) return st;
-    if (absl::Status st = ParseRecord((*more)[3 * s + 2], more_keys[3 * s + 2], history); !st.ok()) return st;
+    if (absl::Status st = ParseRecord(live_record, keys[3 * a + 1], activity); !st.ok()) return st;
+    if (absl::Status st = ParseRecord((*more)[2 * s], more_keys[2 * s], past); !st.ok()) return st;
+    if (absl::Status st = ParseRecord((*more)[2 * s + 1], more_keys[2 * s + 1], history); !st.ok()) return st;
     MergeHistory(past, activity);
 
     const FeatureVector features = ExtractFeatures(accounts[a], activity, now);
@@ -504,18 +508,20 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
       entry.add_features(features.Get(static_cast<Feature>(f)).value_or(std::nan("")));
     }
     *entry.mutable_trend() = scores.trend();
-    // The cache entry is written only if neither the account nor its activity changed since they were
-    // read: a writer in between has already dropped the cache, and must not see it come back stale.
-    // Every activity write bumps the live part's version, so guarding it covers the history too.
+    const uint64_t live_version = live_record.has_value() ? live_record->version : 0;
+    entry.set_account_version(account_record->version);
+    entry.set_live_version(live_version);
+    // The entry names the versions it was computed from, so a stale one is never used; the guards
+    // also keep one computed from superseded records from replacing a current one. Every activity
+    // write bumps the live part's version, so it covers the history too.
     Write cache;
     cache.key = ScoresKey(ids[a], model);
     cache.value = entry.SerializeAsString();
-    cache.guards = {Guard{keys[2 * a], (*records)[2 * a]->version},
-                    Guard{more_keys[3 * s], live_record.has_value() ? live_record->version : 0}};
+    cache.guards = {Guard{keys[3 * a], account_record->version}, Guard{keys[3 * a + 1], live_version}};
     writes.push_back(std::move(cache));
     // Two readers on the same day record the same day's score, so the history needs no condition.
     Write daily;
-    daily.key = more_keys[3 * s + 2];
+    daily.key = more_keys[2 * s + 1];
     daily.value = history.SerializeAsString();
     writes.push_back(std::move(daily));
   }

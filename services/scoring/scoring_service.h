@@ -69,13 +69,12 @@ class ScoringService {
 
  private:
   absl::StatusOr<const HealthScorer*> FindModel(const std::string& name) const;
-  // The cached-scores keys of an account, one per model: dropped whenever the account changes.
-  std::vector<std::string> CacheKeys(const std::string& account_id) const;
   // Fills `out` with the scores of `account` from its cached entry and returns true, if that entry
-  // is usable today; false otherwise.
-  absl::StatusOr<bool> FromCache(const v1::Account& account, const std::optional<Record>& cached,
-                                 absl::string_view key, const HealthScorer& scorer, int32_t today,
-                                 v1::Scores& out) const;
+  // was computed today from the current versions of the account and of its live activity; false
+  // otherwise.
+  absl::StatusOr<bool> FromCache(const v1::Account& account, uint64_t account_version, uint64_t live_version,
+                                 const std::optional<Record>& cached, absl::string_view key,
+                                 const HealthScorer& scorer, int32_t today, v1::Scores& out) const;
   // Fills `out` with the explained scores of an account from its features (not the trend).
   void Explain(const v1::Account& account, const FeatureVector& features, const HealthScorer& scorer,
                absl::Time compute_time, v1::Scores& out) const;
@@ -90,6 +89,7 @@ class ScoringService {
   // version starts over, whereas account versions only grow.) Bounded; cleared when full.
   struct Explained {
     uint64_t account_version = 0;
+    uint64_t live_version = 0;
     std::string cache_entry;
     int32_t day = 0;
     std::shared_ptr<const std::string> response;
