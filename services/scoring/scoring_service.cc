@@ -233,10 +233,10 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
 
   // Run: fold each account's events into its activity and write the live part back only if nobody
   // wrote it in between (its version is the account's write token: every write of any part bumps
-  // it). The same atomic step writes the history when it changed, appends the new ids to the id log
-  // and drops the cached scores. The first attempt takes no lock, so batches over many accounts run
-  // side by side; accounts that lost a race are re-read and retried under their write stripe, so
-  // within this process a hot account costs at most one wasted round trip per call.
+  // it, which also makes the cached scores stale). The same atomic step writes the history when it
+  // changed and appends the new ids to the id log. The first attempt takes no lock, so batches over
+  // many accounts run side by side; accounts that lost a race are re-read and retried under their
+  // write stripe, so within this process a hot account costs at most one wasted round trip per call.
   v1::RecordEventsResponse response;
   std::vector<std::size_t> pending(n);
   for (std::size_t a = 0; a < n; ++a) pending[a] = a;
