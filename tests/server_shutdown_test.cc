@@ -10,17 +10,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
-#include "common/store/memory_store.h"
 #include "gtest/gtest.h"
 #include "server/steward_server.h"
 #include "services/scoring/model/model_config.h"
 #include "steward/v1/scoring_service.grpc.pb.h"
+#include "tests/support/forwarding_store.h"
 
 namespace steward {
 namespace {
 
 // A MemoryStore whose Get blocks once armed, until released: a store round trip that is slow.
-class SlowStore final : public Store {
+class SlowStore final : public testing::ForwardingStore {
  public:
   absl::Notification entered;  // a Get is blocked
   absl::Notification release;  // let it go on
@@ -29,26 +29,16 @@ class SlowStore final : public Store {
 
   absl::StatusOr<std::vector<std::optional<Record>>> Get(absl::Span<const std::string> keys) override {
     Block();
-    return inner_.Get(keys);
+    return ForwardingStore::Get(keys);
   }
   absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(
       absl::Span<const std::string> keys) override {
     Block();
-    return inner_.GetAndTrack(keys);
+    return ForwardingStore::GetAndTrack(keys);
   }
+  // Never answers locally, so every GetScores reaches the (slow) store.
   std::optional<std::vector<Record>> TryGetLocal(absl::Span<const std::string>) override {
     return std::nullopt;
-  }
-  absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) override {
-    return inner_.Put(writes);
-  }
-  absl::Status Delete(absl::Span<const std::string> keys) override { return inner_.Delete(keys); }
-  absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override {
-    return inner_.IndexAdd(index, members);
-  }
-  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
-                                                     int limit) override {
-    return inner_.IndexScan(index, start_after, limit);
   }
 
  private:
@@ -58,7 +48,6 @@ class SlowStore final : public Store {
     release.WaitForNotification();
   }
   std::atomic<bool> armed_ = false;
-  MemoryStore inner_;
 };
 
 class ServerShutdownTest : public ::testing::Test {

@@ -8,8 +8,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "common/store/memory_store.h"
 #include "gtest/gtest.h"
+#include "tests/support/forwarding_store.h"
 
 namespace steward::scoring {
 namespace {
@@ -18,13 +18,10 @@ const absl::Time kNow = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 12, 0, 0
 
 // A MemoryStore that runs `before_cache_write` once, just before the first Put that writes a
 // cached-scores entry: the moment a concurrent writer would hurt most.
-class InterleavingStore final : public Store {
+class InterleavingStore final : public testing::ForwardingStore {
  public:
   std::function<void()> before_cache_write;
 
-  absl::StatusOr<std::vector<std::optional<Record>>> Get(absl::Span<const std::string> keys) override {
-    return inner_.Get(keys);
-  }
   absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) override {
     for (const Write& write : writes) {
       if (absl::StartsWith(write.key, "scores:") && before_cache_write) {
@@ -34,26 +31,8 @@ class InterleavingStore final : public Store {
         break;
       }
     }
-    return inner_.Put(writes);
+    return ForwardingStore::Put(writes);
   }
-  absl::Status Delete(absl::Span<const std::string> keys) override { return inner_.Delete(keys); }
-  absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override {
-    return inner_.IndexAdd(index, members);
-  }
-  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
-                                                     int limit) override {
-    return inner_.IndexScan(index, start_after, limit);
-  }
-  absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(
-      absl::Span<const std::string> keys) override {
-    return inner_.GetAndTrack(keys);
-  }
-  std::optional<std::vector<Record>> TryGetLocal(absl::Span<const std::string> keys) override {
-    return inner_.TryGetLocal(keys);
-  }
-
- private:
-  MemoryStore inner_;
 };
 
 class ScoringServiceTest : public ::testing::Test {

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/store/memory_store.h"
+
+namespace steward::testing {
+
+// A Store that hands every call to an in-memory store: tests derive from it and override the one or
+// two calls they want to slow down, interleave or fail.
+class ForwardingStore : public Store {
+ public:
+  absl::StatusOr<std::vector<std::optional<Record>>> Get(absl::Span<const std::string> keys) override {
+    return inner_.Get(keys);
+  }
+  absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(
+      absl::Span<const std::string> keys) override {
+    return inner_.GetAndTrack(keys);
+  }
+  std::optional<std::vector<Record>> TryGetLocal(absl::Span<const std::string> keys) override {
+    return inner_.TryGetLocal(keys);
+  }
+  absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) override {
+    return inner_.Put(writes);
+  }
+  absl::Status Delete(absl::Span<const std::string> keys) override { return inner_.Delete(keys); }
+  absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override {
+    return inner_.IndexAdd(index, members);
+  }
+  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
+                                                     int limit) override {
+    return inner_.IndexScan(index, start_after, limit);
+  }
+
+ private:
+  MemoryStore inner_;
+};
+
+}  // namespace steward::testing
