@@ -51,8 +51,14 @@ std::optional<double> ScoreDaysAgo(const v1::ScoreHistory& history, int32_t toda
   return std::nullopt;
 }
 
-// Records today's score in the history and trims it to the last `max_days` days.
-void RecordDailyScore(v1::ScoreHistory& history, int32_t today, double score, int max_days) {
+// Records today's score in the history and trims it to the last `max_days` days. Returns whether the
+// history changed: recomputing an account several times a day mostly finds today's score there.
+bool RecordDailyScore(v1::ScoreHistory& history, int32_t today, double score, int max_days) {
+  const uint32_t entry = static_cast<uint32_t>(std::max(0.0, std::round(score))) + 1;
+  if (!history.scores_plus_one().empty()) {
+    if (today < history.last_day()) return false;  // the clock went back: keep the newer history
+    if (today == history.last_day() && *history.scores_plus_one().rbegin() == entry) return false;
+  }
   auto* scores = history.mutable_scores_plus_one();
   if (scores->empty() || today - history.last_day() >= max_days) {
     scores->Clear();
@@ -61,14 +67,13 @@ void RecordDailyScore(v1::ScoreHistory& history, int32_t today, double score, in
   } else if (today > history.last_day()) {
     for (int32_t day = history.last_day(); day < today; ++day) scores->Add(0);  // days without a score
     history.set_last_day(today);
-  } else if (today < history.last_day()) {
-    return;  // the clock went back: keep the newer history
   }
-  scores->Set(scores->size() - 1, static_cast<uint32_t>(std::max(0.0, std::round(score))) + 1);
+  scores->Set(scores->size() - 1, entry);
   if (scores->size() > max_days) {
     const int drop = scores->size() - max_days;
     scores->erase(scores->begin(), scores->begin() + drop);
   }
+  return true;
 }
 
 void AddFeatures(const FeatureVector& features, v1::Scores& scores) {
@@ -500,7 +505,7 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
     if (std::optional<double> earlier = ScoreDaysAgo(history, today, 30)) {
       scores.mutable_trend()->set_change_30d(score - *earlier);
     }
-    RecordDailyScore(history, today, score, limits_.history_days);
+    const bool history_changed = RecordDailyScore(history, today, score, limits_.history_days);
 
     v1::CachedScores entry;
     entry.set_compute_unix_seconds(absl::ToUnixSeconds(now));
@@ -519,11 +524,13 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
     cache.value = entry.SerializeAsString();
     cache.guards = {Guard{keys[3 * a], account_record->version}, Guard{keys[3 * a + 1], live_version}};
     writes.push_back(std::move(cache));
-    // Two readers on the same day record the same day's score, so the history needs no condition.
-    Write daily;
-    daily.key = more_keys[2 * s + 1];
-    daily.value = history.SerializeAsString();
-    writes.push_back(std::move(daily));
+    if (history_changed) {
+      // Two readers on the same day record the same day's score, so the history needs no condition.
+      Write daily;
+      daily.key = more_keys[2 * s + 1];
+      daily.value = history.SerializeAsString();
+      writes.push_back(std::move(daily));
+    }
   }
   if (auto put = store_.Put(writes); !put.ok()) return put.status();
   return out;
