@@ -210,16 +210,27 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
     it->second.push_back(&event);
   }
 
-  // Read: the accounts, their live activity and id logs, in one round trip; the history (older
-  // days) only for accounts that need it (a late event, or the daily roll-over), in a second.
+  // Read: the accounts, their live activity and id logs in one round trip, with the history (older
+  // days) of the accounts that have late events in the batch; the history of the others only if the
+  // daily roll-over turns out to need it, in a second.
   const int32_t today = DayOf(now);
   const std::size_t n = account_ids.size();
   std::vector<std::string> keys;
-  keys.reserve(n * 3);
+  keys.reserve(n * 4);
   for (const std::string& id : account_ids) {
     keys.push_back(AccountKey(id));
     keys.push_back(LiveActivityKey(id));
     keys.push_back(IdLogKey(id));
+  }
+  std::vector<bool> history_read(n, false);  // history[a] holds what the store has now
+  std::vector<std::size_t> prefetched;
+  for (std::size_t a = 0; a < n; ++a) {
+    const auto& events = by_account[account_ids[a]];
+    if (std::any_of(events.begin(), events.end(),
+                    [today](const v1::Event* e) { return DayOf(FromProtoTime(e->time())) < today; })) {
+      keys.push_back(ActivityKey(account_ids[a]));
+      prefetched.push_back(a);
+    }
   }
   auto records = store_.Get(keys);
   if (!records.ok()) return records.status();
@@ -234,6 +245,10 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
   for (std::size_t a = 0; a < n; ++a) {
     live[a] = std::move((*records)[3 * a + 1]);
     id_logs[a] = std::move((*records)[3 * a + 2]);
+  }
+  for (std::size_t p = 0; p < prefetched.size(); ++p) {
+    history[prefetched[p]] = std::move((*records)[3 * n + p]);
+    history_read[prefetched[p]] = true;
   }
 
   // Run: fold each account's events into its activity and write the live part back only if nobody
@@ -263,8 +278,10 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
       if (absl::Status st = ParseRecord(live[a], LiveActivityKey(id), *parsed[a]); !st.ok()) return st;
       if (NeedsHistory(*parsed[a], by_account[id], now)) {
         with_history[a] = true;
-        history_keys.push_back(ActivityKey(id));
-        history_of.push_back(a);
+        if (!history_read[a]) {
+          history_keys.push_back(ActivityKey(id));
+          history_of.push_back(a);
+        }
       }
     }
     if (!history_keys.empty()) {
@@ -337,6 +354,7 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
     for (std::size_t c = 0; c < conflicts.size(); ++c) {
       live[conflicts[c]] = std::move((*fresh)[2 * c]);
       id_logs[conflicts[c]] = std::move((*fresh)[2 * c + 1]);
+      history_read[conflicts[c]] = false;  // another writer may have changed it too
     }
     pending = std::move(conflicts);
   }
