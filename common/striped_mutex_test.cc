@@ -1,10 +1,14 @@
 #include "common/striped_mutex.h"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace steward {
@@ -37,16 +41,43 @@ TEST(StripedMutexTest, CallersOnOverlappingKeySetsNeitherRaceNorDeadlock) {
   EXPECT_EQ(total, 8 * 500 * 10);
 }
 
-TEST(StripedMutexTest, MovedLockReleasesOnce) {
+// True when another thread can take the stripes of `keys` within a few seconds.
+bool OthersCanLock(StripedMutex& mutex, std::vector<std::string> keys) {
+  auto taken = std::make_shared<absl::Notification>();
+  std::thread other([&mutex, keys, taken] {
+    StripedMutex::Lock lock = mutex.LockKeys(keys);
+    taken->Notify();
+  });
+  const bool ok = taken->WaitForNotificationWithTimeout(absl::Seconds(5));
+  if (ok) {
+    other.join();
+  } else {
+    other.detach();  // still blocked: the assertion below fails the test without hanging it
+  }
+  return ok;
+}
+
+TEST(StripedMutexTest, AMovedLockHoldsItsStripesUntilReleasedOnce) {
   StripedMutex mutex;
   StripedMutex::Lock outer;
   {
     StripedMutex::Lock inner = mutex.LockKeys({"a", "b"});
     outer = std::move(inner);
   }
-  outer = StripedMutex::Lock();                           // releases a and b
-  StripedMutex::Lock again = mutex.LockKeys({"a", "b"});  // would deadlock if still held
-  SUCCEED();
+  // The inner lock's destructor released nothing: the stripes are still held, through `outer`.
+  {
+    std::atomic<bool> got = false;
+    std::thread other([&] {
+      StripedMutex::Lock lock = mutex.LockKeys({"a"});
+      got = true;
+    });
+    absl::SleepFor(absl::Milliseconds(50));  // give it a chance to (wrongly) get the stripe
+    EXPECT_FALSE(got.load());
+    outer = StripedMutex::Lock();  // releases a and b
+    other.join();
+    EXPECT_TRUE(got.load());
+  }
+  EXPECT_TRUE(OthersCanLock(mutex, {"a", "b"}));
 }
 
 }  // namespace
