@@ -26,13 +26,29 @@
 #include "server/demo_data.h"
 #include "server/steward_server.h"
 #include "services/scoring/model/model_config.h"
+#include "services/segmentation/builtin/segmentation_config.h"
+#include "services/segmentation/loyalty/loyalty_config.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "Address to serve gRPC on, HOST:PORT.");
 ABSL_FLAG(std::string, services, "all",
-          "Services to host: 'all' or a comma-separated list of 'scoring' or full service names.");
+          "Services to host: 'all' or a comma-separated list of 'scoring', 'segmentation' or full "
+          "service names.");
+ABSL_FLAG(std::string, scoring_address, "",
+          "HOST:PORT of the scoring service, for a segmentation-only process; empty when this process "
+          "hosts scoring (then the two talk over an in-process channel).");
+ABSL_FLAG(absl::Duration, scoring_deadline, absl::Seconds(10),
+          "Deadline of each call to the scoring service.");
+ABSL_FLAG(bool, segment_maintainer, true,
+          "Keep segment membership current in this process (follow the change feed, rebuild on segment "
+          "changes); turn off on read-only replicas.");
+ABSL_FLAG(absl::Duration, segment_poll_interval, absl::Milliseconds(200),
+          "How often the segment maintainer polls the change feed when it is idle.");
+ABSL_FLAG(absl::Duration, segment_rebuild_interval, absl::Hours(24),
+          "How often every account's segments are re-evaluated (for changes that come with time alone).");
 ABSL_FLAG(std::string, store, "memory", "'memory' (embedded, lost on exit) or redis://HOST:PORT/DB.");
 ABSL_FLAG(std::string, config_dir, STEWARD_DEFAULT_CONFIG_DIR,
-          "Directory with models/*.textproto and churn.textproto.");
+          "Directory with models/*.textproto, churn.textproto, segmentation.textproto and "
+          "loyalty.textproto.");
 ABSL_FLAG(int, workers, 16, "Worker threads for blocking work (store round trips).");
 ABSL_FLAG(int, max_queued_calls, 10000,
           "Calls waiting for a worker beyond this are refused (RESOURCE_EXHAUSTED).");
@@ -57,7 +73,12 @@ absl::StatusOr<std::vector<std::string>> ParseServices(const std::string& flag) 
   for (absl::string_view part : absl::StrSplit(flag, ',', absl::SkipEmpty())) {
     if (part == "all" || part == "scoring" || part == kScoringServiceName) {
       services.push_back(std::string(kScoringServiceName));
-    } else {
+    }
+    if (part == "all" || part == "segmentation" || part == kSegmentationServiceName) {
+      services.push_back(std::string(kSegmentationServiceName));
+    }
+    if (part != "all" && part != "scoring" && part != kScoringServiceName && part != "segmentation" &&
+        part != kSegmentationServiceName) {
       return absl::InvalidArgumentError(absl::StrCat("--services: unknown service \"", part, "\""));
     }
   }
@@ -108,6 +129,11 @@ int Run() {
   if (!services.ok()) return fail("bad_flags", services.status());
   auto models = scoring::LoadModelDirectory(absl::GetFlag(FLAGS_config_dir));
   if (!models.ok()) return fail("bad_config", models.status());
+  const std::string config_dir = absl::GetFlag(FLAGS_config_dir);
+  auto segmentation_config = segmentation::LoadSegmentationConfig(config_dir + "/segmentation.textproto");
+  if (!segmentation_config.ok()) return fail("bad_config", segmentation_config.status());
+  auto loyalty_config = segmentation::LoadLoyaltyConfig(config_dir + "/loyalty.textproto");
+  if (!loyalty_config.ok()) return fail("bad_config", loyalty_config.status());
   auto store = OpenStore(absl::GetFlag(FLAGS_store));
   if (!store.ok()) return fail("store_unavailable", store.status());
 
@@ -127,6 +153,13 @@ int Run() {
   config.max_queued_calls = absl::GetFlag(FLAGS_max_queued_calls);
   config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   config.scoring_limits.max_events_per_batch = absl::GetFlag(FLAGS_max_batch_events);
+  config.segmentation_config = *std::move(segmentation_config);
+  config.loyalty_config = *std::move(loyalty_config);
+  config.scoring_address = absl::GetFlag(FLAGS_scoring_address);
+  config.scoring_deadline = absl::GetFlag(FLAGS_scoring_deadline);
+  config.run_maintainer = absl::GetFlag(FLAGS_segment_maintainer);
+  config.maintainer.poll_interval = absl::GetFlag(FLAGS_segment_poll_interval);
+  config.maintainer.rebuild_interval = absl::GetFlag(FLAGS_segment_rebuild_interval);
   auto server = StewardServer::Start(config, **store, clock, *std::move(models));
   if (!server.ok()) return fail("server_failed", server.status());
 

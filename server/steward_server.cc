@@ -17,10 +17,19 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
                                                                     const Clock& clock,
                                                                     scoring::ModelSet models) {
   for (const std::string& name : config.services) {
-    if (name != kScoringServiceName) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("services: unknown service \"", name, "\"; known: ", kScoringServiceName));
+    if (name != kScoringServiceName && name != kSegmentationServiceName) {
+      return absl::InvalidArgumentError(absl::StrCat("services: unknown service \"", name, "\"; known: ",
+                                                     kScoringServiceName, ", ", kSegmentationServiceName));
     }
+  }
+  auto hosts = [&](absl::string_view name) {
+    return std::find(config.services.begin(), config.services.end(), name) != config.services.end();
+  };
+  const bool host_scoring = hosts(kScoringServiceName);
+  const bool host_segmentation = hosts(kSegmentationServiceName);
+  if (host_segmentation && !host_scoring && config.scoring_address.empty()) {
+    return absl::InvalidArgumentError(
+        "segmentation needs the scoring service: host it in this process too, or give its address");
   }
   // Referencing the health proto's descriptor keeps its generated code linked in, so that reflection
   // can describe grpc.health.v1.Health (gRPC's built-in health service does not register it).
@@ -35,18 +44,46 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
   builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(), &server->port_);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
-  const bool host_scoring =
-      std::find(config.services.begin(), config.services.end(), kScoringServiceName) != config.services.end();
   if (host_scoring) {
     server->scoring_ =
         std::make_unique<scoring::ScoringService>(store, clock, std::move(models), config.scoring_limits);
     server->scoring_grpc_ = std::make_unique<scoring::ScoringServiceImpl>(*server->scoring_, *server->pool_);
     builder.RegisterService(server->scoring_grpc_.get());
   }
+  if (host_segmentation) {
+    // The same client code whether scoring is in this process or elsewhere: only the channel differs.
+    server->scoring_client_ = std::make_unique<segmentation::ScoringClient>(config.scoring_deadline);
+    if (!host_scoring) {
+      grpc::ChannelArguments args;
+      args.SetMaxReceiveMessageSize(config.max_message_bytes);
+      server->scoring_client_->Connect(
+          grpc::CreateCustomChannel(config.scoring_address, grpc::InsecureChannelCredentials(), args));
+    }
+    server->catalog_ =
+        std::make_unique<segmentation::SegmentCatalog>(store, clock, config.segmentation_config);
+    server->loyalty_ = std::make_unique<segmentation::LoyaltyBook>(store, clock, config.loyalty_config);
+    if (config.run_maintainer) {
+      server->maintainer_ = std::make_unique<segmentation::MembershipMaintainer>(
+          store, clock, *server->scoring_client_, *server->catalog_, *server->loyalty_,
+          config.segmentation_config, config.maintainer);
+    }
+    server->segmentation_ = std::make_unique<segmentation::SegmentationService>(
+        store, clock, *server->scoring_client_, *server->catalog_, *server->loyalty_,
+        config.segmentation_config, server->maintainer_.get());
+    server->segmentation_grpc_ =
+        std::make_unique<segmentation::SegmentationServiceImpl>(*server->segmentation_, *server->pool_);
+    builder.RegisterService(server->segmentation_grpc_.get());
+  }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address));
   }
+  if (host_segmentation && host_scoring) {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(config.max_message_bytes);
+    server->scoring_client_->Connect(server->server_->InProcessChannel(args));
+  }
+  if (server->maintainer_ != nullptr) server->maintainer_->Start();
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   for (const std::string& name : config.services) health->SetServingStatus(name, true);
   health->SetServingStatus(true);
@@ -65,6 +102,8 @@ void StewardServer::Shutdown(absl::Duration grace) {
   // NOT_SERVING everywhere first: Kubernetes' readiness probe and clients' health watches see it
   // while in-flight calls still finish.
   server_->GetHealthCheckService()->Shutdown();
+  // The maintainer calls the scoring service, which may be in this server: it stops first.
+  if (maintainer_ != nullptr) maintainer_->Stop();
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
   server_->Shutdown(deadline);
   server_->Wait();

@@ -15,11 +15,18 @@
 #include "services/scoring/model/model_config.h"
 #include "services/scoring/scoring_grpc_service.h"
 #include "services/scoring/scoring_service.h"
+#include "services/segmentation/loyalty/loyalty_book.h"
+#include "services/segmentation/membership.h"
+#include "services/segmentation/scoring_client.h"
+#include "services/segmentation/segment_catalog.h"
+#include "services/segmentation/segmentation_grpc_service.h"
+#include "services/segmentation/segmentation_service.h"
 
 namespace steward {
 
 // The services one steward process can host.
 inline constexpr absl::string_view kScoringServiceName = "steward.v1.ScoringService";
+inline constexpr absl::string_view kSegmentationServiceName = "steward.v1.SegmentationService";
 
 // Everything a steward server needs, read once from flags in main() (or built by a test).
 struct ServerConfig {
@@ -33,6 +40,16 @@ struct ServerConfig {
   // Largest request or response message, both ways.
   int max_message_bytes = 4 * 1024 * 1024;
   scoring::ScoringLimits scoring_limits;
+
+  // Segmentation: its configuration, where it finds the scoring service when this process does not
+  // host it ("host:port"; empty: in-process), the deadline of those calls, and its maintainer.
+  v1::SegmentationConfig segmentation_config;
+  v1::LoyaltyConfig loyalty_config;
+  std::string scoring_address;
+  absl::Duration scoring_deadline = absl::Seconds(10);
+  // Whether this process keeps membership current (MembershipMaintainer); read-only replicas do not.
+  bool run_maintainer = true;
+  segmentation::MaintainerOptions maintainer;
 };
 
 // A running steward gRPC server: the hosted services, server reflection and the standard health
@@ -53,6 +70,7 @@ class StewardServer {
 
   // The hosted domain services, for in-process wiring and background jobs.
   scoring::ScoringService* scoring() const { return scoring_.get(); }
+  segmentation::MembershipMaintainer* maintainer() const { return maintainer_.get(); }
 
  private:
   StewardServer() = default;
@@ -60,6 +78,13 @@ class StewardServer {
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<scoring::ScoringService> scoring_;
   std::unique_ptr<scoring::ScoringServiceImpl> scoring_grpc_;
+  // Segmentation, in the order it is built (and the reverse of its teardown).
+  std::unique_ptr<segmentation::ScoringClient> scoring_client_;
+  std::unique_ptr<segmentation::SegmentCatalog> catalog_;
+  std::unique_ptr<segmentation::LoyaltyBook> loyalty_;
+  std::unique_ptr<segmentation::MembershipMaintainer> maintainer_;
+  std::unique_ptr<segmentation::SegmentationService> segmentation_;
+  std::unique_ptr<segmentation::SegmentationServiceImpl> segmentation_grpc_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -5,6 +5,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,31 +23,19 @@
 #include "server/steward_server.h"
 #include "services/scoring/model/model_config.h"
 #include "steward/v1/scoring_service.grpc.pb.h"
+#include "tests/support/api_test_support.h"
 #include "tests/support/redis_server.h"
 
 namespace steward {
 namespace {
 
+using testing::At;
+using testing::BadRequestField;
+using testing::ConfigDir;
+
 using ::testing::HasSubstr;
 
 const absl::Time kStart = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 12, 0, 0), absl::UTCTimeZone());
-
-std::string ConfigDir() { return absl::StrCat(std::getenv("STEWARD_SOURCE_DIR"), "/config"); }
-
-google::protobuf::Timestamp At(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(t));
-  return ts;
-}
-
-// The field a gRPC error's google.rpc.BadRequest detail names, or "" when it has none.
-std::string BadRequestField(const grpc::Status& status) {
-  google::rpc::Status details;
-  if (!details.ParseFromString(status.error_details()) || details.details_size() == 0) return "";
-  google::rpc::BadRequest bad_request;
-  if (!details.details(0).UnpackTo(&bad_request) || bad_request.field_violations_size() == 0) return "";
-  return bad_request.field_violations(0).field();
-}
 
 enum class StoreKind { kMemory, kRedis };
 
@@ -474,6 +463,84 @@ TEST_P(ScoringApiTest, UnknownModelIsInvalidArgument) {
   request.set_model("chs");
   EXPECT_TRUE(stub_->GetScores(Context().get(), request, &response).ok());
   EXPECT_EQ(response.scores().health().model(), "chs");
+}
+
+TEST_P(ScoringApiTest, ChangeFeedListsUpsertsAndNewEventsInOrderButNotReplays) {
+  ASSERT_TRUE(Upsert(BasicAccount("a")).ok());
+  ASSERT_TRUE(Upsert(BasicAccount("b")).ok());
+  const std::vector<v1::Event> batch = {MakeEvent("a", "e1", v1::EVENT_TYPE_LOGIN, kStart - absl::Hours(1)),
+                                        MakeEvent("b", "e1", v1::EVENT_TYPE_LOGIN, kStart - absl::Hours(1)),
+                                        MakeEvent("a", "e2", v1::EVENT_TYPE_LOGIN, kStart - absl::Hours(2))};
+  ASSERT_TRUE(Record(batch).ok());
+  ASSERT_TRUE(Record(batch).ok());  // a replay: nothing new, no change
+  ASSERT_TRUE(Record({MakeEvent("a", "e1", v1::EVENT_TYPE_LOGIN, kStart - absl::Hours(1)),
+                      MakeEvent("a", "e3", v1::EVENT_TYPE_NPS_RESPONSE, kStart - absl::Hours(1), 9)})
+                  .ok());
+
+  std::vector<v1::AccountChange> changes;
+  v1::ListAccountChangesRequest request;
+  request.set_page_size(2);
+  for (int page = 0; page < 10; ++page) {
+    v1::ListAccountChangesResponse response;
+    grpc::Status status = stub_->ListAccountChanges(Context().get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    ASSERT_FALSE(response.next_page_token().empty());
+    if (response.changes().empty()) {
+      EXPECT_EQ(response.next_page_token(), request.page_token());  // nothing new: the same cursor
+      break;
+    }
+    changes.insert(changes.end(), response.changes().begin(), response.changes().end());
+    EXPECT_EQ(response.next_page_token(), response.changes().rbegin()->cursor());
+    request.set_page_token(response.next_page_token());
+  }
+  ASSERT_EQ(changes.size(), 5u);
+  EXPECT_EQ(changes[0].account_id(), "a");
+  EXPECT_EQ(changes[0].kind(), v1::ACCOUNT_CHANGE_KIND_UPSERTED);
+  EXPECT_EQ(changes[1].account_id(), "b");
+  EXPECT_EQ(changes[2].kind(), v1::ACCOUNT_CHANGE_KIND_EVENTS_RECORDED);
+  EXPECT_EQ(changes[2].change_time().seconds(), absl::ToUnixSeconds(kStart));
+  // One change per account of a batch, holding that account's new events in request order.
+  std::map<std::string, std::vector<std::string>> recorded;
+  for (std::size_t i = 2; i < 4; ++i) {
+    for (const v1::Event& e : changes[i].events()) recorded[changes[i].account_id()].push_back(e.event_id());
+  }
+  EXPECT_EQ(recorded["a"], (std::vector<std::string>{"e1", "e2"}));
+  EXPECT_EQ(recorded["b"], (std::vector<std::string>{"e1"}));
+  // The third batch reports only its new event.
+  ASSERT_EQ(changes[4].events_size(), 1);
+  EXPECT_EQ(changes[4].events(0).event_id(), "e3");
+  EXPECT_EQ(changes[4].events(0).value(), 9);
+
+  v1::ListAccountChangesResponse bad;
+  request.set_page_token("not-a-cursor");
+  grpc::Status status = stub_->ListAccountChanges(Context().get(), request, &bad);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(BadRequestField(status), "page_token");
+  request.clear_page_token();
+  request.set_page_size(-1);
+  EXPECT_EQ(BadRequestField(stub_->ListAccountChanges(Context().get(), request, &bad)), "page_size");
+}
+
+TEST_P(ScoringApiTest, BatchGetAccountsAnswersInRequestOrderAndFailsWholeOnAMissingId) {
+  ASSERT_TRUE(Upsert(BasicAccount("x")).ok());
+  ASSERT_TRUE(Upsert(BasicAccount("y")).ok());
+  v1::BatchGetAccountsRequest request;
+  for (const char* id : {"y", "x", "y"}) request.add_account_ids(id);
+  v1::BatchGetAccountsResponse response;
+  grpc::Status status = stub_->BatchGetAccounts(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.accounts_size(), 2);
+  EXPECT_EQ(response.accounts(0).account_id(), "y");
+  EXPECT_EQ(response.accounts(1).account_id(), "x");
+  EXPECT_EQ(response.accounts(1).display_name(), "Company x");
+
+  request.add_account_ids("ghost");
+  status = stub_->BatchGetAccounts(Context().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("ghost"));
+  request.clear_account_ids();
+  status = stub_->BatchGetAccounts(Context().get(), request, &response);
+  EXPECT_EQ(BadRequestField(status), "account_ids");
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ScoringApiTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),

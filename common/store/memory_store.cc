@@ -1,6 +1,10 @@
 #include "common/store/memory_store.h"
 
 #include <algorithm>
+#include <cstdint>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 
 namespace steward {
 
@@ -52,6 +56,13 @@ absl::StatusOr<std::vector<bool>> MemoryStore::Put(absl::Span<const Write> write
         log->second.version = 1;
       }
     }
+    for (const LogAppend& entry : write.log_appends) {
+      Log& log = logs_[entry.log];
+      log.entries.emplace_back(++log.last_id, entry.bytes);
+      while (static_cast<int64_t>(log.entries.size()) > std::max<int64_t>(entry.max_entries, 1)) {
+        log.entries.pop_front();
+      }
+    }
     for (const std::string& key : write.also_delete) records_.erase(key);
     applied.push_back(true);
   }
@@ -96,6 +107,40 @@ absl::StatusOr<std::vector<std::string>> MemoryStore::IndexScan(const std::strin
   if (it == indexes_.end()) return out;
   for (auto m = it->second.upper_bound(start_after); m != it->second.end() && limit > 0; ++m, --limit) {
     out.push_back(*m);
+  }
+  return out;
+}
+
+absl::Status MemoryStore::IndexRemove(const std::string& index, absl::Span<const std::string> members) {
+  absl::MutexLock lock(&mu_);
+  auto it = indexes_.find(index);
+  if (it == indexes_.end()) return absl::OkStatus();
+  for (const std::string& member : members) it->second.erase(member);
+  if (it->second.empty()) indexes_.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<LogEntry>> MemoryStore::LogRead(const std::string& log, const std::string& after,
+                                                           int limit) {
+  // Ids are "<n>-0", so an entry follows `after` = "<a>-<b>" when n > a (or n == a and 0 > b, never).
+  uint64_t after_n = 0;
+  if (!after.empty()) {
+    if (!IsLogEntryId(after)) {
+      return absl::InvalidArgumentError(absl::StrCat("not a log entry id: \"", after, "\""));
+    }
+    // Saturates: an id beyond what this store can count is after every entry it will ever hold.
+    if (!absl::SimpleAtoi(absl::string_view(after).substr(0, after.find('-')), &after_n))
+      after_n = UINT64_MAX;
+  }
+  std::vector<LogEntry> out;
+  absl::MutexLock lock(&mu_);
+  auto it = logs_.find(log);
+  if (it == logs_.end() || limit <= 0) return out;
+  const auto& entries = it->second.entries;
+  auto first = std::upper_bound(entries.begin(), entries.end(), after_n,
+                                [](uint64_t n, const auto& entry) { return n < entry.first; });
+  for (auto e = first; e != entries.end() && static_cast<int>(out.size()) < limit; ++e) {
+    out.push_back(LogEntry{absl::StrCat(e->first, "-0"), e->second});
   }
   return out;
 }

@@ -1,8 +1,11 @@
 #pragma once
 
+#include <cstdint>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
@@ -24,11 +27,21 @@ class MemoryStore final : public Store {
   absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override;
   absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
                                                      int limit) override;
+  absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) override;
+  // Entry ids are "<n>-0" with n counting from 1 in each log.
+  absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
+                                                int limit) override;
 
  private:
+  struct Log {
+    uint64_t last_id = 0;
+    std::deque<std::pair<uint64_t, std::string>> entries;
+  };
+
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::set<std::string>> indexes_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Log> logs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace steward

@@ -41,14 +41,15 @@ constexpr absl::Duration kHeartbeatMinTimeout = absl::Seconds(1);
 constexpr absl::Duration kListenBackoffMin = absl::Milliseconds(50);
 constexpr absl::Duration kListenBackoffMax = absl::Seconds(1);
 
-// Put's atomic step. KEYS = [key, guard keys..., also_write keys..., append keys..., also_delete
-// keys...]; ARGV = [expected version as 16 hex digits, or "-" for an unconditional write; value
-// behind a 16-byte placeholder; number of guards; guard versions as 16 hex digits...; number of
+// Put's atomic step. KEYS = [key, guard keys..., also_write keys..., append keys..., log keys...,
+// also_delete keys...]; ARGV = [expected version as 16 hex digits, or "-" for an unconditional write;
+// value behind a 16-byte placeholder; number of guards; guard versions as 16 hex digits...; number of
 // also_writes; their values, each behind a placeholder...; number of appends; for each "a" (append)
-// or "r" (replace), then its bytes]. Only the 16-digit version prefixes are read (GETRANGE), never the
-// values, so the cost does not grow with the record's size. Versions are compared as their fixed-width hex
-// text, so the comparison is exact whatever Lua's number precision; only the increment goes through a number
-// (exact up to 2^53 writes of one key).
+// or "r" (replace), then its bytes; number of log entries; for each its max entries, then its bytes].
+// Logs are Redis streams (XADD with an id Redis assigns, trimmed approximately). Only the 16-digit version
+// prefixes are read (GETRANGE), never the values, so the cost does not grow with the record's size. Versions
+// are compared as their fixed-width hex text, so the comparison is exact whatever Lua's number precision;
+// only the increment goes through a number (exact up to 2^53 writes of one key).
 constexpr absl::string_view kPutScript = R"lua(
 local function version_of(key)
   local v = redis.call('GETRANGE', key, 0, 15)
@@ -86,7 +87,13 @@ for i = 1, appends do
     redis.call('APPEND', key, bytes)
   end
 end
-for i = 2 + guards + writes + appends, #KEYS do redis.call('DEL', KEYS[i]) end
+at = at + 2 * appends + 1
+local logs = tonumber(ARGV[at])
+for i = 1, logs do
+  redis.call('XADD', KEYS[1 + guards + writes + appends + i], 'MAXLEN', '~', ARGV[at + 2 * i - 1], '*', 'd',
+             ARGV[at + 2 * i])
+end
+for i = 2 + guards + writes + appends + logs, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1
 )lua";
 
@@ -367,11 +374,12 @@ absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes
     command.Add(verb).Add(script);
     command
         .AddOwned(absl::StrCat(1 + write.guards.size() + write.also_write.size() + write.appends.size() +
-                               write.also_delete.size()))
+                               write.log_appends.size() + write.also_delete.size()))
         .Add(write.key);
     for (const Guard& guard : write.guards) command.Add(guard.key);
     for (const AlsoWrite& also : write.also_write) command.Add(also.key);
     for (const Append& append : write.appends) command.Add(append.key);
+    for (const LogAppend& entry : write.log_appends) command.Add(entry.log);
     for (const std::string& key : write.also_delete) command.Add(key);
     if (write.expected_version.has_value()) {
       command.AddOwned(VersionHex(*write.expected_version));
@@ -388,6 +396,10 @@ absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes
       command.AddOwned(absl::StrCat(kVersionPlaceholder, also.value));
     command.AddOwned(absl::StrCat(write.appends.size()));
     for (const Append& append : write.appends) command.Add(append.replace ? "r" : "a").Add(append.bytes);
+    command.AddOwned(absl::StrCat(write.log_appends.size()));
+    for (const LogAppend& entry : write.log_appends) {
+      command.AddOwned(absl::StrCat(std::max<int64_t>(entry.max_entries, 1))).Add(entry.bytes);
+    }
     return command;
   };
 
@@ -545,6 +557,57 @@ absl::StatusOr<std::vector<std::string>> RedisStore::IndexScan(const std::string
           absl::StrCat("redis ", endpoint_, ": ZRANGEBYLEX returned a non-string member"));
     }
     out.emplace_back(ReplyText(element));
+  }
+  return out;
+}
+
+absl::Status RedisStore::IndexRemove(const std::string& index, absl::Span<const std::string> members) {
+  if (members.empty()) return absl::OkStatus();
+  Command zrem;
+  zrem.Add("ZREM").Add(index);
+  for (const std::string& member : members) zrem.Add(member);
+  return Call(zrem, /*may_repeat=*/true).status();
+}
+
+absl::StatusOr<std::vector<LogEntry>> RedisStore::LogRead(const std::string& log, const std::string& after,
+                                                          int limit) {
+  if (!after.empty() && !IsLogEntryId(after)) {
+    return absl::InvalidArgumentError(absl::StrCat("not a log entry id: \"", absl::CHexEscape(after), "\""));
+  }
+  std::vector<LogEntry> out;
+  // COUNT 0 means "all" to Redis; the contract means "none".
+  if (limit <= 0) return out;
+  Command range;
+  range.Add("XRANGE").Add(log);
+  if (after.empty()) {
+    range.Add("-");
+  } else {
+    range.AddOwned(absl::StrCat("(", after));
+  }
+  range.Add("+").Add("COUNT").AddOwned(absl::StrCat(limit));
+  absl::StatusOr<ReplyPtr> reply = Call(range, /*may_repeat=*/true);
+  if (!reply.ok()) return reply.status();
+  const redisReply& array = **reply;
+  if (array.type == REDIS_REPLY_ERROR) {
+    // An id past the largest Redis can represent, for example; nothing can follow it.
+    if (absl::StrContains(ReplyText(array), "Invalid stream ID")) return out;
+    return ReplyErrorStatus("XRANGE", array);
+  }
+  if (array.type != REDIS_REPLY_ARRAY) {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": XRANGE returned an unexpected reply"));
+  }
+  out.reserve(array.elements);
+  for (size_t i = 0; i < array.elements; ++i) {
+    // Each entry is [id, [field, value]]; Put writes a single field "d".
+    const redisReply& entry = *array.element[i];
+    if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2 ||
+        entry.element[0]->type != REDIS_REPLY_STRING || entry.element[1]->type != REDIS_REPLY_ARRAY ||
+        entry.element[1]->elements != 2 || entry.element[1]->element[1]->type != REDIS_REPLY_STRING) {
+      return absl::InternalError(absl::StrCat("redis ", endpoint_, ": log \"", absl::CHexEscape(log),
+                                              "\" holds an entry Steward did not write"));
+    }
+    out.push_back(LogEntry{std::string(ReplyText(*entry.element[0])),
+                           std::string(ReplyText(*entry.element[1]->element[1]))});
   }
   return out;
 }

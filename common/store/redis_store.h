@@ -106,6 +106,10 @@ class RedisStore final : public Store {
   // One ZRANGEBYLEX round trip.
   absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
                                                      int limit) override;
+  absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) override;
+  // XRANGE over a stream; ids are Redis stream ids ("<milliseconds>-<sequence>").
+  absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
+                                                int limit) override;
 
   // Bytes Redis spends on `key` (MEMORY USAGE key SAMPLES 0); NOT_FOUND for a missing key. For tests
   // and benchmarks of the record layout.

@@ -45,6 +45,28 @@ struct Append {
   bool replace = false;
 };
 
+// An entry added to a log in the same atomic step as a Write, and only if the write happens. A log is
+// an append-only sequence of entries read in order with Store::LogRead: a feed of changes that other
+// services follow. It keeps about its `max_entries` newest entries (exactly on MemoryStore, a little
+// more on Redis, which trims whole blocks); a reader that falls further behind misses the oldest.
+// A log is one key shared by writers of many accounts, so it is the one exception to the hash-tag rule
+// below: Steward runs on a single Redis node (or a primary with replicas), not on Redis Cluster.
+struct LogAppend {
+  std::string log;
+  std::string bytes;
+  int64_t max_entries = 1'000'000;
+};
+
+// One entry of a log: its id and what was appended.
+struct LogEntry {
+  std::string id;
+  std::string bytes;
+};
+
+// Whether `id` has the form of a log entry id, "<number>-<number>" (digits only, each at most 20 of
+// them). Services check cursors that callers hand back with it before passing them to LogRead.
+bool IsLogEntryId(absl::string_view id);
+
 // One write of Store::Put. With `expected_version` set, the write happens only if the key's current
 // version equals it (0 = the key must be absent); otherwise it happens unconditionally. It also
 // happens only if every guard holds. `also_write` and `appends` are applied and `also_delete` keys
@@ -58,6 +80,7 @@ struct Write {
   std::vector<Guard> guards;
   std::vector<AlsoWrite> also_write;
   std::vector<Append> appends;
+  std::vector<LogAppend> log_appends;
 };
 
 // The narrow storage interface every Steward service uses. Two implementations pass the same
@@ -104,6 +127,16 @@ class Store {
   // from the start).
   virtual absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index,
                                                              const std::string& start_after, int limit) = 0;
+
+  // Removes `members` from the named sorted index; members not in it are fine.
+  virtual absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) = 0;
+
+  // Returns up to `limit` entries of `log` (see LogAppend) strictly after the entry id `after`
+  // (empty: from the oldest entry kept), oldest first. Ids grow strictly within a log; `after` need
+  // not be an id still kept (nor ever written). INVALID_ARGUMENT if `after` is not empty and fails
+  // IsLogEntryId.
+  virtual absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
+                                                        int limit) = 0;
 };
 
 // Wraps an account id in a Redis Cluster hash tag, "{id}", so that all keys of one account live in one

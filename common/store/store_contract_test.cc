@@ -323,6 +323,105 @@ TEST_P(StoreContractTest, IndexAddIsIdempotentAndScanPagesInByteOrder) {
   EXPECT_THAT(Scan("{acct}:missing", "", 10), ElementsAre());
 }
 
+TEST_P(StoreContractTest, IndexRemoveDropsMembersAndIgnoresMissingOnes) {
+  ASSERT_TRUE(store_->IndexAdd("idx", {"a", "b", "c"}).ok());
+  absl::Status removed = store_->IndexRemove("idx", {"b", "zz"});
+  ASSERT_TRUE(removed.ok()) << removed;
+  EXPECT_THAT(Scan("idx", "", 10), ElementsAre("a", "c"));
+  ASSERT_TRUE(store_->IndexRemove("idx", {"a", "c"}).ok());
+  EXPECT_THAT(Scan("idx", "", 10), ElementsAre());
+  ASSERT_TRUE(store_->IndexRemove("missing", {"a"}).ok());
+  ASSERT_TRUE(store_->IndexRemove("idx", {}).ok());
+  // An emptied index takes members again.
+  ASSERT_TRUE(store_->IndexAdd("idx", {"d"}).ok());
+  EXPECT_THAT(Scan("idx", "", 10), ElementsAre("d"));
+}
+
+Write PlainWrite(const std::string& key, const std::string& value) {
+  Write write;
+  write.key = key;
+  write.value = value;
+  return write;
+}
+
+LogAppend Entry(const std::string& log, const std::string& bytes, int64_t max_entries = 1'000'000) {
+  LogAppend entry;
+  entry.log = log;
+  entry.bytes = bytes;
+  entry.max_entries = max_entries;
+  return entry;
+}
+
+std::vector<std::string> Bytes(const std::vector<LogEntry>& entries) {
+  std::vector<std::string> out;
+  for (const LogEntry& entry : entries) out.push_back(entry.bytes);
+  return out;
+}
+
+TEST_P(StoreContractTest, LogEntriesRideOnTheirWriteAndReadBackInOrderAfterACursor) {
+  const std::string binary("x\0\xff", 3);
+  Write first = PlainWrite("k", "v1");
+  first.log_appends = {Entry("feed", "one"), Entry("feed", binary)};
+  ASSERT_TRUE(PutOne(first));
+  // A write that does not happen adds nothing.
+  Write refused = PlainWrite("k", "v");
+  refused.expected_version = 7;
+  refused.log_appends = {Entry("feed", "lost")};
+  EXPECT_THAT(PutAll({refused}), ElementsAre(false));
+  Write second = PlainWrite("other", "v");
+  second.log_appends = {Entry("feed", "three"), Entry("feed2", "elsewhere")};
+  ASSERT_TRUE(PutOne(second));
+
+  absl::StatusOr<std::vector<LogEntry>> all = store_->LogRead("feed", "", 100);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_THAT(Bytes(*all), ElementsAre("one", binary, "three"));
+  for (const LogEntry& entry : *all) EXPECT_TRUE(IsLogEntryId(entry.id)) << entry.id;
+
+  // Paging from each id in turn visits every entry once, in order.
+  absl::StatusOr<std::vector<LogEntry>> page = store_->LogRead("feed", "", 2);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(Bytes(*page), ElementsAre("one", binary));
+  page = store_->LogRead("feed", page->back().id, 2);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(Bytes(*page), ElementsAre("three"));
+  page = store_->LogRead("feed", page->back().id, 2);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(*page, ::testing::IsEmpty());
+
+  absl::StatusOr<std::vector<LogEntry>> other = store_->LogRead("feed2", "", 10);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_THAT(Bytes(*other), ElementsAre("elsewhere"));
+  absl::StatusOr<std::vector<LogEntry>> missing = store_->LogRead("nothing", "", 10);
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  EXPECT_THAT(*missing, ::testing::IsEmpty());
+  absl::StatusOr<std::vector<LogEntry>> none = store_->LogRead("feed", "", 0);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(*none, ::testing::IsEmpty());
+  // An id never written still positions the read: "0-0" is before everything.
+  absl::StatusOr<std::vector<LogEntry>> from_zero = store_->LogRead("feed", "0-0", 1);
+  ASSERT_TRUE(from_zero.ok()) << from_zero.status();
+  EXPECT_THAT(Bytes(*from_zero), ElementsAre("one"));
+
+  for (const char* bad : {"x", "1-", "-1", "1-2-3", "1 -2", "123456789012345678901-0"}) {
+    EXPECT_EQ(store_->LogRead("feed", bad, 10).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST_P(StoreContractTest, LogsKeepAboutTheirNewestEntries) {
+  for (int i = 0; i < 500; ++i) {
+    Write write = PlainWrite("k", "v");
+    write.log_appends = {Entry("feed", absl::StrCat(i), 10)};
+    ASSERT_TRUE(PutOne(write));
+  }
+  absl::StatusOr<std::vector<LogEntry>> kept = store_->LogRead("feed", "", 1000);
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  // Redis trims whole blocks of entries (about 100 by default), so "about" allows that much.
+  EXPECT_GE(kept->size(), 10u);
+  EXPECT_LE(kept->size(), 10u + 200u);
+  ASSERT_FALSE(kept->empty());
+  EXPECT_EQ(kept->back().bytes, "499");
+}
+
 TEST_P(StoreContractTest, ConcurrentConditionalIncrementsLoseNothing) {
   constexpr int kThreads = 8;
   constexpr int kIncrements = 200;

@@ -304,6 +304,7 @@ ApplyCounts ApplyEvents(const std::vector<const v1::Event*>& events, absl::Time 
     AppendIdLogEntry(id_log_update.bytes, today, fingerprint);
     Apply(*event, record, BucketFor(record, day));
     ++counts.recorded;
+    counts.recorded_events.push_back(event);
   }
   return counts;
 }

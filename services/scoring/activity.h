@@ -36,6 +36,8 @@ struct ApplyCounts {
   int recorded = 0;
   int duplicates = 0;  // id already recorded for the account
   int expired = 0;     // older than the retention window: accepted, no effect
+  // The recorded events themselves, in the order given (for the change feed).
+  std::vector<const v1::Event*> recorded_events;
 };
 
 // The id log of an account: the fingerprints of the event ids that arrived within the

@@ -22,6 +22,9 @@ inline std::string ScoresKey(absl::string_view id, absl::string_view model) {
 inline std::string HistoryKey(absl::string_view id, absl::string_view model) {
   return absl::StrCat("history:", KeyTag(id), ":", model);
 }
+// The change feed (a log, see Store::LogAppend): one AccountChange per upsert and per account whose
+// events a RecordEvents call recorded.
+inline constexpr absl::string_view kChangeFeed = "account-changes";
 // The sorted index of all account ids, for ListAccounts.
 inline constexpr absl::string_view kAccountIndex = "accounts";
 

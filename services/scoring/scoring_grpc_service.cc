@@ -75,6 +75,20 @@ grpc::ServerUnaryReactor* ScoringServiceImpl::SimulateScores(grpc::CallbackServe
                       [this, request] { return service_.SimulateScores(*request); });
 }
 
+grpc::ServerUnaryReactor* ScoringServiceImpl::BatchGetAccounts(grpc::CallbackServerContext* context,
+                                                               const v1::BatchGetAccountsRequest* request,
+                                                               v1::BatchGetAccountsResponse* response) {
+  return HandleOnPool(context, pool_, response,
+                      [this, request] { return service_.BatchGetAccounts(*request); });
+}
+
+grpc::ServerUnaryReactor* ScoringServiceImpl::ListAccountChanges(grpc::CallbackServerContext* context,
+                                                                 const v1::ListAccountChangesRequest* request,
+                                                                 v1::ListAccountChangesResponse* response) {
+  return HandleOnPool(context, pool_, response,
+                      [this, request] { return service_.ListAccountChanges(*request); });
+}
+
 grpc::ServerUnaryReactor* ScoringServiceImpl::ListScoringModels(grpc::CallbackServerContext* context,
                                                                 const v1::ListScoringModelsRequest* request,
                                                                 v1::ListScoringModelsResponse* response) {

@@ -36,6 +36,12 @@ class ScoringServiceImpl final
   grpc::ServerUnaryReactor* SimulateScores(grpc::CallbackServerContext* context,
                                            const v1::SimulateScoresRequest* request,
                                            v1::SimulateScoresResponse* response) override;
+  grpc::ServerUnaryReactor* BatchGetAccounts(grpc::CallbackServerContext* context,
+                                             const v1::BatchGetAccountsRequest* request,
+                                             v1::BatchGetAccountsResponse* response) override;
+  grpc::ServerUnaryReactor* ListAccountChanges(grpc::CallbackServerContext* context,
+                                               const v1::ListAccountChangesRequest* request,
+                                               v1::ListAccountChangesResponse* response) override;
   grpc::ServerUnaryReactor* ListScoringModels(grpc::CallbackServerContext* context,
                                               const v1::ListScoringModelsRequest* request,
                                               v1::ListScoringModelsResponse* response) override;

@@ -136,6 +136,7 @@ absl::StatusOr<v1::UpsertAccountResponse> ScoringService::UpsertAccount(
   Write write;
   write.key = key;
   write.value = account.SerializeAsString();
+  write.log_appends.push_back(ChangeEntry(account.account_id(), v1::ACCOUNT_CHANGE_KIND_UPSERTED, now, {}));
   if (auto put = store_.Put({&write, 1}); !put.ok()) return put.status();
   const std::string id = account.account_id();
   if (absl::Status s = store_.IndexAdd(std::string(kAccountIndex), {&id, 1}); !s.ok()) return s;
@@ -322,6 +323,8 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
       write.value = record.SerializeAsString();
       write.expected_version = live[a].has_value() ? live[a]->version : 0;
       write.appends.push_back(Append{IdLogKey(id), std::move(ids.bytes), ids.replace});
+      write.log_appends.push_back(
+          ChangeEntry(id, v1::ACCOUNT_CHANGE_KIND_EVENTS_RECORDED, now, folded.recorded_events));
       counts.push_back(folded);
       written.push_back(a);
       writes.push_back(std::move(write));
@@ -372,23 +375,84 @@ absl::StatusOr<v1::GetScoresResponse> ScoringService::GetScores(const v1::GetSco
   return response;
 }
 
-absl::StatusOr<v1::BatchGetScoresResponse> ScoringService::BatchGetScores(
-    const v1::BatchGetScoresRequest& request) {
-  if (request.account_ids().empty()) return FieldError("account_ids", "must hold at least one id");
-  if (request.account_ids_size() > limits_.max_accounts_per_batch_get) {
-    return FieldError("account_ids", absl::StrCat("holds ", request.account_ids_size(), " ids; at most ",
-                                                  limits_.max_accounts_per_batch_get, " per call"));
+absl::StatusOr<std::vector<std::string>> ScoringService::BatchIds(
+    const google::protobuf::RepeatedPtrField<std::string>& requested, int max) const {
+  if (requested.empty()) return FieldError("account_ids", "must hold at least one id");
+  if (requested.size() > max) {
+    return FieldError("account_ids",
+                      absl::StrCat("holds ", requested.size(), " ids; at most ", max, " per call"));
   }
   std::vector<std::string> ids;
   absl::flat_hash_set<std::string> seen;
-  for (int i = 0; i < request.account_ids_size(); ++i) {
-    const std::string& id = request.account_ids(i);
+  for (int i = 0; i < requested.size(); ++i) {
+    const std::string& id = requested[i];
     if (absl::Status s = ValidateAccountId(absl::StrCat("account_ids[", i, "]"), id); !s.ok()) return s;
     if (seen.insert(id).second) ids.push_back(id);
   }
+  return ids;
+}
+
+absl::StatusOr<v1::BatchGetAccountsResponse> ScoringService::BatchGetAccounts(
+    const v1::BatchGetAccountsRequest& request) {
+  auto ids = BatchIds(request.account_ids(), limits_.max_accounts_per_batch_get);
+  if (!ids.ok()) return ids.status();
+  std::vector<std::string> keys;
+  keys.reserve(ids->size());
+  for (const std::string& id : *ids) keys.push_back(AccountKey(id));
+  auto records = store_.Get(keys);
+  if (!records.ok()) return records.status();
+  v1::BatchGetAccountsResponse response;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!(*records)[i].has_value()) return AccountNotFound((*ids)[i]);
+    if (absl::Status s = ParseRecord((*records)[i], keys[i], *response.add_accounts()); !s.ok()) return s;
+  }
+  return response;
+}
+
+LogAppend ScoringService::ChangeEntry(const std::string& account_id, v1::AccountChangeKind kind,
+                                      absl::Time now, const std::vector<const v1::Event*>& events) const {
+  v1::AccountChange change;
+  change.set_account_id(account_id);
+  change.set_kind(kind);
+  *change.mutable_change_time() = ToProtoTime(now);
+  for (const v1::Event* event : events) *change.add_events() = *event;
+  LogAppend entry;
+  entry.log = std::string(kChangeFeed);
+  entry.bytes = change.SerializeAsString();
+  entry.max_entries = limits_.change_feed_max_entries;
+  return entry;
+}
+
+absl::StatusOr<v1::ListAccountChangesResponse> ScoringService::ListAccountChanges(
+    const v1::ListAccountChangesRequest& request) {
+  if (request.page_size() < 0) return FieldError("page_size", "must not be negative");
+  const int page_size = request.page_size() == 0 ? limits_.default_page_size
+                                                 : std::min(request.page_size(), limits_.max_page_size);
+  if (!request.page_token().empty() && !IsLogEntryId(request.page_token())) {
+    return FieldError("page_token", "is not a cursor returned by ListAccountChanges");
+  }
+  auto entries = store_.LogRead(std::string(kChangeFeed), request.page_token(), page_size);
+  if (!entries.ok()) return entries.status();
+  v1::ListAccountChangesResponse response;
+  response.set_next_page_token(request.page_token());
+  for (LogEntry& entry : *entries) {
+    v1::AccountChange& change = *response.add_changes();
+    if (!change.ParseFromString(entry.bytes)) {
+      return absl::InternalError(absl::StrCat("change feed entry ", entry.id, " is not an AccountChange"));
+    }
+    change.set_cursor(entry.id);
+    response.set_next_page_token(std::move(entry.id));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::BatchGetScoresResponse> ScoringService::BatchGetScores(
+    const v1::BatchGetScoresRequest& request) {
+  auto ids = BatchIds(request.account_ids(), limits_.max_accounts_per_batch_get);
+  if (!ids.ok()) return ids.status();
   auto scorer = FindModel(request.model());
   if (!scorer.ok()) return scorer.status();
-  auto scores = ScoreAccounts(ids, **scorer);
+  auto scores = ScoreAccounts(*ids, **scorer);
   if (!scores.ok()) return scores.status();
   v1::BatchGetScoresResponse response;
   for (v1::Scores& s : *scores) *response.add_scores() = std::move(s);

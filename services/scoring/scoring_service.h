@@ -35,6 +35,8 @@ struct ScoringLimits {
   int history_days = 90;
   // A replayed event is recognised if it first arrived within this many days (see activity.h).
   int dedup_window_days = kDefaultDedupWindowDays;
+  // Changes the feed keeps (ListAccountChanges); a change with ~5 events takes ~300 bytes in Redis.
+  int64_t change_feed_max_entries = 200'000;
 };
 
 // The scoring domain of SPEC §2: accounts, their events, and scores with explanations. It knows nothing
@@ -48,6 +50,7 @@ class ScoringService {
 
   absl::StatusOr<v1::UpsertAccountResponse> UpsertAccount(const v1::UpsertAccountRequest& request);
   absl::StatusOr<v1::GetAccountResponse> GetAccount(const v1::GetAccountRequest& request);
+  absl::StatusOr<v1::BatchGetAccountsResponse> BatchGetAccounts(const v1::BatchGetAccountsRequest& request);
   absl::StatusOr<v1::ListAccountsResponse> ListAccounts(const v1::ListAccountsRequest& request);
   absl::StatusOr<v1::RecordEventsResponse> RecordEvents(const v1::RecordEventsRequest& request);
   absl::StatusOr<v1::GetScoresResponse> GetScores(const v1::GetScoresRequest& request);
@@ -59,6 +62,8 @@ class ScoringService {
   std::shared_ptr<const std::string> TryGetScoresLocally(const v1::GetScoresRequest& request) const;
   absl::StatusOr<v1::BatchGetScoresResponse> BatchGetScores(const v1::BatchGetScoresRequest& request);
   absl::StatusOr<v1::SimulateScoresResponse> SimulateScores(const v1::SimulateScoresRequest& request);
+  absl::StatusOr<v1::ListAccountChangesResponse> ListAccountChanges(
+      const v1::ListAccountChangesRequest& request);
   absl::StatusOr<v1::ListScoringModelsResponse> ListScoringModels(
       const v1::ListScoringModelsRequest& request);
 
@@ -68,6 +73,12 @@ class ScoringService {
   absl::StatusOr<std::string> RefreshStaleScores(const std::string& start_after, int max_accounts);
 
  private:
+  // The feed entry of one change, stored in the same atomic step as the change itself.
+  LogAppend ChangeEntry(const std::string& account_id, v1::AccountChangeKind kind, absl::Time now,
+                        const std::vector<const v1::Event*>& events) const;
+  // Validated, de-duplicated ids of a batch request, at most `max` of them.
+  absl::StatusOr<std::vector<std::string>> BatchIds(
+      const google::protobuf::RepeatedPtrField<std::string>& ids, int max) const;
   absl::StatusOr<const HealthScorer*> FindModel(const std::string& name) const;
   // Fills `out` with the scores of `account` from its cached entry and returns true, if that entry
   // was computed today from the current versions of the account and of its live activity; false

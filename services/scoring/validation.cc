@@ -1,7 +1,10 @@
 #include "services/scoring/validation.h"
 
+#include <algorithm>
 #include <cmath>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/field_error.h"
@@ -11,6 +14,9 @@ namespace steward::scoring {
 namespace {
 
 constexpr std::size_t kMaxIdLength = 128;
+constexpr int kMaxLabels = 32;
+constexpr std::size_t kMaxLabelKeyLength = 63;
+constexpr std::size_t kMaxLabelValueLength = 256;
 constexpr std::size_t kMaxTextLength = 256;
 
 bool IsIdChar(char c) {
@@ -90,6 +96,35 @@ absl::Status ValidateAccountId(absl::string_view field, absl::string_view accoun
   return absl::OkStatus();
 }
 
+namespace {
+
+// Labels are matched by rules (segment.proto), so keys are kept to a plain, case-stable alphabet.
+absl::Status CheckLabels(const std::string& field,
+                         const google::protobuf::Map<std::string, std::string>& labels) {
+  if (labels.size() > kMaxLabels) {
+    return FieldError(field, absl::StrCat("holds ", labels.size(), " labels; at most ", kMaxLabels));
+  }
+  for (const auto& [key, value] : labels) {
+    const bool key_ok =
+        !key.empty() && key.size() <= kMaxLabelKeyLength && std::all_of(key.begin(), key.end(), [](char c) {
+          return absl::ascii_islower(static_cast<unsigned char>(c)) ||
+                 absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+        });
+    if (!key_ok) {
+      return FieldError(
+          absl::StrCat(field, "[\"", absl::CHexEscape(key), "\"]"),
+          absl::StrCat("a label key must be 1 to ", kMaxLabelKeyLength, " characters of [a-z0-9_.-]"));
+    }
+    if (value.size() > kMaxLabelValueLength) {
+      return FieldError(absl::StrCat(field, "[\"", key, "\"]"),
+                        absl::StrCat("is longer than ", kMaxLabelValueLength, " characters"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status ValidateAccount(absl::string_view field, const v1::Account& a) {
   if (absl::Status s = ValidateAccountId(Path(field, "account_id"), a.account_id()); !s.ok()) return s;
   if (a.display_name().size() > kMaxTextLength) {
@@ -138,7 +173,7 @@ absl::Status ValidateAccount(absl::string_view field, const v1::Account& a) {
   }
   if (absl::Status s = CheckTimestamp(field, "start_time", a.start_time()); !s.ok()) return s;
   if (absl::Status s = CheckTimestamp(field, "renewal_time", a.renewal_time()); !s.ok()) return s;
-  return absl::OkStatus();
+  return CheckLabels(Path(field, "labels"), a.labels());
 }
 
 absl::Status ValidateEvent(absl::string_view field, const v1::Event& event, absl::Time now,

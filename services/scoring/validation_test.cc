@@ -1,5 +1,6 @@
 #include "services/scoring/validation.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/field_error.h"
 #include "gtest/gtest.h"
 
@@ -67,6 +68,30 @@ TEST(ValidateEventTest, NamesTheFieldOfEachProblem) {
     EXPECT_TRUE(absl::IsInvalidArgument(s)) << c.name;
     EXPECT_EQ(FieldOf(s), c.field) << c.name << ": " << s;
   }
+}
+
+TEST(ValidateAccountTest, ChecksLabelKeysValuesAndCount) {
+  v1::Account a;
+  a.set_account_id("a1");
+  (*a.mutable_labels())["advocacy"] = "ambassador";
+  (*a.mutable_labels())["region.eu-west_1"] = "";
+  EXPECT_TRUE(ValidateAccount("account", a).ok());
+
+  v1::Account upper = a;
+  (*upper.mutable_labels())["Region"] = "x";
+  EXPECT_EQ(FieldOf(ValidateAccount("account", upper)), "account.labels[\"Region\"]");
+  v1::Account empty_key = a;
+  (*empty_key.mutable_labels())[""] = "x";
+  EXPECT_EQ(FieldOf(ValidateAccount("account", empty_key)), "account.labels[\"\"]");
+  v1::Account long_key = a;
+  (*long_key.mutable_labels())[std::string(64, 'k')] = "x";
+  EXPECT_TRUE(absl::IsInvalidArgument(ValidateAccount("account", long_key)));
+  v1::Account long_value = a;
+  (*long_value.mutable_labels())["note"] = std::string(257, 'v');
+  EXPECT_EQ(FieldOf(ValidateAccount("account", long_value)), "account.labels[\"note\"]");
+  v1::Account many = a;
+  for (int i = 0; i < 31; ++i) (*many.mutable_labels())[absl::StrCat("k", i)] = "v";
+  EXPECT_EQ(FieldOf(ValidateAccount("account", many)), "account.labels");
 }
 
 TEST(ValidateAccountTest, RejectsNegativeMoneyAndOutOfRangeRates) {

@@ -33,6 +33,14 @@ class ForwardingStore : public Store {
     return inner_.IndexScan(index, start_after, limit);
   }
 
+  absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) override {
+    return inner_.IndexRemove(index, members);
+  }
+  absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
+                                                int limit) override {
+    return inner_.LogRead(log, after, limit);
+  }
+
  private:
   MemoryStore inner_;
 };

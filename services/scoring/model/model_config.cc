@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/text_config.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
@@ -24,100 +25,16 @@ namespace {
 using ::google::protobuf::Descriptor;
 using ::google::protobuf::FieldDescriptor;
 using ::google::protobuf::TextFormat;
+using text_config::ErrorsToStatus;
+using text_config::FieldRef;
+using text_config::Node;
+using text_config::ParseTextFile;
+using text_config::Reporter;
+using text_config::RootNode;
 
 // Component and category weights are percentages typed by hand; this much slack absorbs decimal
 // fractions such as 33.3 + 33.3 + 33.4 without letting a real mistake through.
 constexpr double kWeightSumTolerance = 1e-6;
-
-// Collects the text-format parser's syntax errors in "file:line:col: message" form.
-class CollectingErrorCollector : public google::protobuf::io::ErrorCollector {
- public:
-  CollectingErrorCollector(absl::string_view source, std::vector<std::string>* errors)
-      : source_(source), errors_(errors) {}
-
-  void AddError(int line, google::protobuf::io::ColumnNumber column, const std::string& message) override {
-    // The parser reports 0-based positions; -1 means "no position" (end of input on some paths).
-    if (line < 0) {
-      errors_->push_back(absl::StrCat(source_, ": ", message));
-    } else {
-      errors_->push_back(absl::StrCat(source_, ":", line + 1, ":", column + 1, ": ", message));
-    }
-  }
-
- private:
-  std::string source_;
-  std::vector<std::string>* errors_;
-};
-
-// A field (or element of a repeated field) as errors name it: its path from the root message and where
-// it is in the file (line -1 when unknown).
-struct FieldRef {
-  std::string path;
-  TextFormat::ParseLocation location;
-};
-
-// A message inside the file being validated. `tree` is null when the message is absent from the file
-// or did not come from a file; `location` then falls back to the nearest enclosing message that has one,
-// so an error about a missing field still points somewhere useful.
-struct Node {
-  const Descriptor* descriptor;
-  const TextFormat::ParseInfoTree* tree;
-  std::string path;
-  TextFormat::ParseLocation location;
-};
-
-// Builds paths and locations and collects semantic errors for one source.
-class Reporter {
- public:
-  explicit Reporter(absl::string_view source) : source_(source) {}
-
-  FieldRef Field(const Node& node, absl::string_view name, int index = -1) const {
-    const FieldDescriptor* field = node.descriptor->FindFieldByName(std::string(name));
-    FieldRef ref{Path(node.path, name, index), node.location};
-    if (field != nullptr && node.tree != nullptr) {
-      // A repeated field named as a whole is located at its first element; protobuf rejects index -1
-      // for repeated fields.
-      const int query = field->is_repeated() && index < 0 ? 0 : index;
-      TextFormat::ParseLocation location = node.tree->GetLocation(field, query);
-      if (location.line >= 0) ref.location = location;
-    }
-    return ref;
-  }
-
-  // The node of a message-typed field (element `index` of a repeated one, -1 for singular).
-  Node Nested(const Node& node, absl::string_view name, int index = -1) const {
-    const FieldDescriptor* field = node.descriptor->FindFieldByName(std::string(name));
-    FieldRef ref = Field(node, name, index);
-    const TextFormat::ParseInfoTree* tree =
-        node.tree != nullptr && field != nullptr ? node.tree->GetTreeForNested(field, index) : nullptr;
-    return Node{field != nullptr ? field->message_type() : nullptr, tree, ref.path, ref.location};
-  }
-
-  void Error(const FieldRef& ref, absl::string_view message) {
-    if (ref.location.line >= 0) {
-      errors_.push_back(absl::StrCat(source_, ":", ref.location.line + 1, ":", ref.location.column + 1, ": ",
-                                     ref.path, ": ", message));
-    } else {
-      errors_.push_back(absl::StrCat(source_, ": ", ref.path, ": ", message));
-    }
-  }
-
-  std::vector<std::string>& errors() { return errors_; }
-
- private:
-  static std::string Path(absl::string_view parent, absl::string_view name, int index) {
-    std::string path = parent.empty() ? std::string(name) : absl::StrCat(parent, ".", name);
-    if (index >= 0) absl::StrAppend(&path, "[", index, "]");
-    return path;
-  }
-
-  std::string source_;
-  std::vector<std::string> errors_;
-};
-
-Node RootNode(const Descriptor* descriptor, const TextFormat::ParseInfoTree* tree) {
-  return Node{descriptor, tree, "", TextFormat::ParseLocation()};
-}
 
 void CheckPositive(Reporter& r, const FieldRef& ref, double value) {
   // Written as !(value > 0) so that NaN is rejected too; infinity is rejected separately.
@@ -344,42 +261,6 @@ void CheckChurnModel(const v1::ChurnModel& model, const Node& root, Reporter& r)
   }
 }
 
-absl::Status ErrorsToStatus(const std::vector<std::string>& errors) {
-  if (errors.empty()) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrJoin(errors, "\n"));
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return absl::NotFoundError(absl::StrCat(path, ": no such file"));
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot be read"));
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) return absl::NotFoundError(absl::StrCat(path, ": read failed"));
-  return contents.str();
-}
-
-// Reads `path` into `message`, recording where each field is in `tree`. Syntax errors come back as
-// INVALID_ARGUMENT with every position the parser reported.
-absl::Status ParseTextFile(const std::string& path, google::protobuf::Message* message,
-                           TextFormat::ParseInfoTree* tree) {
-  absl::StatusOr<std::string> text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  std::vector<std::string> errors;
-  CollectingErrorCollector collector(path, &errors);
-  TextFormat::Parser parser;
-  parser.RecordErrorsTo(&collector);
-  parser.WriteLocationsTo(tree);
-  if (!parser.ParseFromString(*text, message)) {
-    if (errors.empty()) errors.push_back(absl::StrCat(path, ": not a valid text-format file"));
-    return ErrorsToStatus(errors);
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<v1::ScoringModel> LoadScoringModelFile(const std::string& path,
                                                       std::optional<std::string> expected_name) {
   v1::ScoringModel model;
@@ -404,25 +285,15 @@ absl::StatusOr<v1::ScoringModel> LoadScoringModel(const std::string& path) {
 }
 
 absl::StatusOr<v1::ChurnModel> LoadChurnModel(const std::string& path) {
-  v1::ChurnModel model;
-  TextFormat::ParseInfoTree tree;
-  if (absl::Status status = ParseTextFile(path, &model, &tree); !status.ok()) return status;
-  Reporter reporter(path);
-  CheckChurnModel(model, RootNode(v1::ChurnModel::descriptor(), &tree), reporter);
-  if (absl::Status status = ErrorsToStatus(reporter.errors()); !status.ok()) return status;
-  return model;
+  return text_config::LoadFile<v1::ChurnModel>(path, CheckChurnModel);
 }
 
 absl::Status ValidateScoringModel(const v1::ScoringModel& model, absl::string_view source) {
-  Reporter reporter(source);
-  CheckScoringModel(model, RootNode(v1::ScoringModel::descriptor(), nullptr), reporter);
-  return ErrorsToStatus(reporter.errors());
+  return text_config::Validate(model, source, CheckScoringModel);
 }
 
 absl::Status ValidateChurnModel(const v1::ChurnModel& model, absl::string_view source) {
-  Reporter reporter(source);
-  CheckChurnModel(model, RootNode(v1::ChurnModel::descriptor(), nullptr), reporter);
-  return ErrorsToStatus(reporter.errors());
+  return text_config::Validate(model, source, CheckChurnModel);
 }
 
 absl::StatusOr<ModelSet> LoadModelDirectory(const std::string& dir) {

@@ -1,0 +1,97 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/store/store.h"
+#include "services/segmentation/account_view.h"
+#include "services/segmentation/loyalty/loyalty_book.h"
+#include "services/segmentation/scoring_client.h"
+#include "services/segmentation/segment_catalog.h"
+#include "steward/v1/segmentation_config.pb.h"
+
+namespace steward::segmentation {
+
+// Every segment the account is in: one assignment per built-in segmentation (in their fixed order),
+// then the custom segments whose rule it matches, by id.
+std::vector<v1::SegmentAssignment> AssignSegments(const v1::SegmentationConfig& config,
+                                                  const CatalogSnapshot& catalog, const AccountView& view);
+
+struct MaintainerOptions {
+  // Accounts evaluated per round trip to the scoring service (at most 1000, its batch limit).
+  int batch_size = 500;
+  // How often the change feed is polled when it had nothing new.
+  absl::Duration poll_interval = absl::Milliseconds(200);
+  // Every account is re-evaluated this often, for what changes with time alone (lifecycle stage,
+  // scores that decay without events) and to repair anything a crash left half done.
+  absl::Duration rebuild_interval = absl::Hours(24);
+  // Membership events the log keeps (ListMembershipEvents).
+  int64_t membership_log_max_entries = 1'000'000;
+};
+
+// Keeps segment membership current. It follows the scoring service's change feed (upserts and new
+// events), earns loyalty points from the new events, re-evaluates the accounts that changed, and for
+// each one writes, in one atomic step, its new membership record and a membership event per segment
+// entered or left; then it updates the segments' member indexes and counters. A change of the custom
+// segments (created, updated, deleted, by this process or another) or the passing of
+// `rebuild_interval` re-evaluates every account.
+//
+// Safe to run in several processes at once: membership records are written with compare-and-set, so
+// an account's change produces its events exactly once. The counters are exact with one maintainer;
+// with several, a rebuild can overwrite another's concurrent increments until the next rebuild.
+class MembershipMaintainer {
+ public:
+  MembershipMaintainer(Store& store, const Clock& clock, const ScoringClient& scoring,
+                       SegmentCatalog& catalog, LoyaltyBook& loyalty, const v1::SegmentationConfig& config,
+                       MaintainerOptions options);
+  ~MembershipMaintainer();
+
+  // Re-evaluates these accounts now (any number; duplicates are fine).
+  absl::Status Evaluate(const std::vector<std::string>& account_ids);
+  // Re-evaluates every account and recomputes every counter. Logs progress.
+  absl::Status Rebuild();
+  // One step of following: a rebuild if one is due, then one page of the change feed. Returns whether
+  // more changes may be waiting.
+  absl::StatusOr<bool> Step();
+
+  // Runs Step in a background thread until Stop (or destruction).
+  void Start();
+  void Stop();
+
+  // Rebuilds finished since construction (for tests and progress output).
+  int rebuilds() const { return rebuilds_.load(); }
+
+ private:
+  struct Tally;
+  absl::Status EvaluateBatch(const std::vector<std::string>& ids, const CatalogSnapshot& catalog,
+                             Tally* tally);
+  absl::Status AddToStats(const Tally& delta);
+  absl::Status ReplaceStats(const Tally& total);
+  void Run();
+
+  Store& store_;
+  const Clock& clock_;
+  const ScoringClient& scoring_;
+  SegmentCatalog& catalog_;
+  LoyaltyBook& loyalty_;
+  const v1::SegmentationConfig config_;
+  const MaintainerOptions options_;
+
+  // Only the thread running Step touches these.
+  uint64_t rebuilt_catalog_version_ = 0;
+  bool rebuilt_ = false;
+  absl::Time last_rebuild_ = absl::InfinitePast();
+
+  std::atomic<int> rebuilds_{0};
+  absl::Notification stop_;
+  std::thread thread_;
+};
+
+}  // namespace steward::segmentation

@@ -1,0 +1,96 @@
+#include "services/segmentation/scoring_client.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace steward::segmentation {
+
+ScoringClient::ScoringClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
+    : stub_(v1::ScoringService::NewStub(std::move(channel))), deadline_(deadline) {}
+
+ScoringClient::ScoringClient(absl::Duration deadline) : deadline_(deadline) {}
+
+void ScoringClient::Connect(std::shared_ptr<grpc::Channel> channel) {
+  std::shared_ptr<v1::ScoringService::Stub> stub = v1::ScoringService::NewStub(std::move(channel));
+  absl::MutexLock lock(&mu_);
+  stub_ = std::move(stub);
+}
+
+std::shared_ptr<v1::ScoringService::Stub> ScoringClient::stub() const {
+  absl::MutexLock lock(&mu_);
+  return stub_;
+}
+
+template <typename Request, typename Response, typename Method>
+absl::StatusOr<Response> ScoringClient::Call(const char* name, Method method, const Request& request) const {
+  std::shared_ptr<v1::ScoringService::Stub> stub = this->stub();
+  if (stub == nullptr) return absl::UnavailableError("scoring service: not connected yet");
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+  Response response;
+  const grpc::Status status = ((*stub).*method)(&context, request, &response);
+  if (status.ok()) return response;
+  switch (status.error_code()) {
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case grpc::StatusCode::UNAVAILABLE:
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      // Transient, whichever way it failed: the caller may retry.
+      return absl::UnavailableError(
+          absl::StrCat("scoring service: ", name, " failed: ", status.error_message()));
+    default:
+      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                          absl::StrCat("scoring service: ", status.error_message()));
+  }
+}
+
+absl::StatusOr<v1::Account> ScoringClient::GetAccount(const std::string& account_id) const {
+  v1::GetAccountRequest request;
+  request.set_account_id(account_id);
+  auto response = Call<v1::GetAccountRequest, v1::GetAccountResponse>(
+      "GetAccount", &v1::ScoringService::Stub::GetAccount, request);
+  if (!response.ok()) return response.status();
+  return std::move(*response->mutable_account());
+}
+
+absl::StatusOr<std::vector<v1::Account>> ScoringClient::BatchGetAccounts(
+    const std::vector<std::string>& ids) const {
+  v1::BatchGetAccountsRequest request;
+  for (const std::string& id : ids) request.add_account_ids(id);
+  auto response = Call<v1::BatchGetAccountsRequest, v1::BatchGetAccountsResponse>(
+      "BatchGetAccounts", &v1::ScoringService::Stub::BatchGetAccounts, request);
+  if (!response.ok()) return response.status();
+  return std::vector<v1::Account>(std::make_move_iterator(response->mutable_accounts()->begin()),
+                                  std::make_move_iterator(response->mutable_accounts()->end()));
+}
+
+absl::StatusOr<std::vector<v1::Scores>> ScoringClient::BatchGetScores(
+    const std::vector<std::string>& ids) const {
+  v1::BatchGetScoresRequest request;
+  for (const std::string& id : ids) request.add_account_ids(id);
+  auto response = Call<v1::BatchGetScoresRequest, v1::BatchGetScoresResponse>(
+      "BatchGetScores", &v1::ScoringService::Stub::BatchGetScores, request);
+  if (!response.ok()) return response.status();
+  return std::vector<v1::Scores>(std::make_move_iterator(response->mutable_scores()->begin()),
+                                 std::make_move_iterator(response->mutable_scores()->end()));
+}
+
+absl::StatusOr<v1::ListAccountsResponse> ScoringClient::ListAccounts(const std::string& page_token,
+                                                                     int page_size) const {
+  v1::ListAccountsRequest request;
+  request.set_page_token(page_token);
+  request.set_page_size(page_size);
+  return Call<v1::ListAccountsRequest, v1::ListAccountsResponse>(
+      "ListAccounts", &v1::ScoringService::Stub::ListAccounts, request);
+}
+
+absl::StatusOr<v1::ListAccountChangesResponse> ScoringClient::ListAccountChanges(const std::string& cursor,
+                                                                                 int page_size) const {
+  v1::ListAccountChangesRequest request;
+  request.set_page_token(cursor);
+  request.set_page_size(page_size);
+  return Call<v1::ListAccountChangesRequest, v1::ListAccountChangesResponse>(
+      "ListAccountChanges", &v1::ScoringService::Stub::ListAccountChanges, request);
+}
+
+}  // namespace steward::segmentation

@@ -1,0 +1,64 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/store/store.h"
+#include "services/segmentation/loyalty/loyalty_book.h"
+#include "services/segmentation/membership.h"
+#include "services/segmentation/scoring_client.h"
+#include "services/segmentation/segment_catalog.h"
+#include "steward/v1/segmentation_config.pb.h"
+#include "steward/v1/segmentation_service.pb.h"
+
+namespace steward::segmentation {
+
+// The segmentation domain of SPEC §3 behind SegmentationService: requests and responses are the
+// API's messages, errors are absl::Status (see segmentation_service.proto). Scores and accounts come
+// from the scoring service through `scoring`. Thread-safe; calls block on the store and on the
+// scoring service, so gRPC handlers run them on a worker pool.
+class SegmentationService {
+ public:
+  // `maintainer` may be null (a replica that serves reads only); when set, a loyalty change
+  // re-evaluates the account at once (its loyalty tier may move).
+  SegmentationService(Store& store, const Clock& clock, const ScoringClient& scoring, SegmentCatalog& catalog,
+                      LoyaltyBook& loyalty, const v1::SegmentationConfig& config,
+                      MembershipMaintainer* maintainer);
+
+  absl::StatusOr<v1::GetAccountSegmentsResponse> GetAccountSegments(
+      const v1::GetAccountSegmentsRequest& request);
+  absl::StatusOr<v1::CreateSegmentResponse> CreateSegment(const v1::CreateSegmentRequest& request);
+  absl::StatusOr<v1::GetSegmentResponse> GetSegment(const v1::GetSegmentRequest& request);
+  absl::StatusOr<v1::ListSegmentsResponse> ListSegments(const v1::ListSegmentsRequest& request);
+  absl::StatusOr<v1::UpdateSegmentResponse> UpdateSegment(const v1::UpdateSegmentRequest& request);
+  absl::StatusOr<v1::DeleteSegmentResponse> DeleteSegment(const v1::DeleteSegmentRequest& request);
+  absl::StatusOr<v1::ListSegmentMembersResponse> ListSegmentMembers(
+      const v1::ListSegmentMembersRequest& request);
+  absl::StatusOr<v1::GetSegmentStatsResponse> GetSegmentStats(const v1::GetSegmentStatsRequest& request);
+  absl::StatusOr<v1::ListMembershipEventsResponse> ListMembershipEvents(
+      const v1::ListMembershipEventsRequest& request);
+  absl::StatusOr<v1::ListSegmentFieldsResponse> ListSegmentFields(
+      const v1::ListSegmentFieldsRequest& request);
+  absl::StatusOr<v1::GetLoyaltyResponse> GetLoyalty(const v1::GetLoyaltyRequest& request);
+  absl::StatusOr<v1::AwardPointsResponse> AwardPoints(const v1::AwardPointsRequest& request);
+  absl::StatusOr<v1::RedeemPointsResponse> RedeemPoints(const v1::RedeemPointsRequest& request);
+  absl::StatusOr<v1::ListRewardsResponse> ListRewards(const v1::ListRewardsRequest& request);
+
+ private:
+  // The account must exist (NOT_FOUND otherwise); validates the id first.
+  absl::Status CheckAccount(const std::string& account_id);
+  // The segment must exist in the current catalogue; returns that catalogue.
+  absl::StatusOr<std::shared_ptr<const CatalogSnapshot>> CatalogWith(const std::string& segment_id);
+  void Reevaluate(const std::string& account_id);
+
+  Store& store_;
+  const Clock& clock_;
+  const ScoringClient& scoring_;
+  SegmentCatalog& catalog_;
+  LoyaltyBook& loyalty_;
+  const v1::SegmentationConfig config_;
+  MembershipMaintainer* maintainer_;
+};
+
+}  // namespace steward::segmentation
