@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
@@ -53,14 +52,9 @@ class BlackBoxTest : public ::testing::Test {
          "--shutdown_grace=5s", absl::StrCat("--config_dir=", SourceDir(), "/config")});
     ASSERT_TRUE(child.ok()) << child.status();
     steward_ = std::move(*child);
-    auto line = steward_->WaitForLine("\"server_started\"", absl::Seconds(20));
-    ASSERT_TRUE(line.ok()) << line.status();
-    // {"time":…,"event":"server_started",…,"port":"40123",…}
-    const std::string key = "\"port\":\"";
-    const std::size_t at = line->find(key);
-    ASSERT_NE(at, std::string::npos) << *line;
-    const std::size_t end = line->find('"', at + key.size());
-    ASSERT_TRUE(absl::SimpleAtoi(line->substr(at + key.size(), end - at - key.size()), &port_)) << *line;
+    auto port = steward_->WaitForServerPort(absl::Seconds(20));
+    ASSERT_TRUE(port.ok()) << port.status();
+    port_ = *port;
     channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
     scoring_ = v1::ScoringService::NewStub(channel_);
     health_ = grpc::health::v1::Health::NewStub(channel_);

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -106,6 +107,21 @@ absl::StatusOr<int> ChildProcess::Stop(int signal, absl::Duration timeout) {
   pid_ = -1;
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + WTERMSIG(status);
+}
+
+absl::StatusOr<int> ChildProcess::WaitForServerPort(absl::Duration timeout) const {
+  absl::StatusOr<std::string> line = WaitForLine("\"server_started\"", timeout);
+  if (!line.ok()) return line.status();
+  // {"time":…,"event":"server_started",…,"port":"40123",…}
+  const std::string key = "\"port\":\"";
+  const std::size_t at = line->find(key);
+  const std::size_t end = at == std::string::npos ? at : line->find('"', at + key.size());
+  int port = 0;
+  if (end == std::string::npos ||
+      !absl::SimpleAtoi(line->substr(at + key.size(), end - at - key.size()), &port)) {
+    return absl::InternalError(absl::StrCat("no port in: ", *line));
+  }
+  return port;
 }
 
 }  // namespace steward::testing

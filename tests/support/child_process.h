@@ -34,6 +34,9 @@ class ChildProcess {
 
   pid_t pid() const { return pid_; }
 
+  // For a `steward` child: waits for its "server_started" log line and returns the port it names.
+  absl::StatusOr<int> WaitForServerPort(absl::Duration timeout) const;
+
  private:
   ChildProcess() = default;
 
