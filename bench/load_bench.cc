@@ -52,6 +52,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "services/scoring/keys.h"
 #include "steward/v1/scoring_service.grpc.pb.h"
+#include "steward/v1/segmentation_service.grpc.pb.h"
 #include "tests/support/redis_server.h"
 
 ABSL_FLAG(
@@ -86,6 +87,8 @@ using SteadyClock = std::chrono::steady_clock;
 // The aims of SPEC's non-functional section, reported against (never asserted).
 constexpr double kTargetEventsPerSecond = 50000;
 constexpr double kTargetGetScoresRatio = 0.5;
+// Issue #3: GetAccountSegments and ListSegmentMembers at least half the health check's throughput.
+constexpr double kTargetSegmentsRatio = 0.5;
 constexpr double kMemoryAimBytes = 4096;
 constexpr int kHistoryDays = 90;
 constexpr uint64_t kSeed = 20240611;  // every generated account and history derives from this
@@ -463,6 +466,7 @@ struct Clients {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   std::vector<std::unique_ptr<v1::ScoringService::Stub>> scoring;
   std::vector<std::unique_ptr<health::Health::Stub>> health;
+  std::vector<std::unique_ptr<v1::SegmentationService::Stub>> segmentation;
   // For GetScores: answers arrive as bytes and only a sample is parsed, so that the client's cost of
   // parsing ~2 KB answers does not become what the benchmark measures (the baseline's answers are a
   // few bytes). Every answer is still checked to be non-empty.
@@ -477,12 +481,16 @@ struct Clients {
       channels.push_back(grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
       scoring.push_back(v1::ScoringService::NewStub(channels.back()));
       health.push_back(health::Health::NewStub(channels.back()));
+      segmentation.push_back(v1::SegmentationService::NewStub(channels.back()));
       generic.push_back(std::make_unique<grpc::GenericStub>(channels.back()));
     }
   }
   grpc::GenericStub& Generic(int slot) { return *generic[static_cast<size_t>(slot) % generic.size()]; }
   v1::ScoringService::Stub& Scoring(int slot) { return *scoring[static_cast<size_t>(slot) % scoring.size()]; }
   health::Health::Stub& Health(int slot) { return *health[static_cast<size_t>(slot) % health.size()]; }
+  v1::SegmentationService::Stub& Segmentation(int slot) {
+    return *segmentation[static_cast<size_t>(slot) % segmentation.size()];
+  }
   std::unique_ptr<grpc::ClientContext> NewContext() const {
     auto context = std::make_unique<grpc::ClientContext>();
     context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(call_timeout));
@@ -626,6 +634,77 @@ std::vector<v1::Event> MakeHistory(int index, const std::string& id, int seats, 
 }
 
 // Seeding, step 1: UpsertAccount for every account.
+// (d) Segmentation reads: an account's segments (which also fetches its account and scores from the
+// scoring service in the same process), and a page of a built-in segment's members.
+class AccountSegmentsLoad final : public Workload {
+ public:
+  AccountSegmentsLoad(Clients& clients, int concurrency, const std::vector<std::string>& ids)
+      : clients_(clients), slots_(concurrency), ids_(ids) {}
+  bool StartNext(int slot, Done done) override {
+    auto& s = slots_[slot];
+    s.context = clients_.NewContext();
+    s.request.set_account_id(ids_[next_.fetch_add(1) % ids_.size()]);
+    clients_.Segmentation(slot).async()->GetAccountSegments(
+        s.context.get(), &s.request, &s.response, [&s, done = std::move(done)](grpc::Status status) {
+          if (status.ok() && s.response.assignments().empty()) {
+            status = grpc::Status(grpc::StatusCode::INTERNAL, "GetAccountSegments: no assignment");
+          }
+          done(status);
+        });
+    return true;
+  }
+
+ private:
+  Clients& clients_;
+  std::vector<CallSlot<v1::GetAccountSegmentsRequest, v1::GetAccountSegmentsResponse>> slots_;
+  const std::vector<std::string>& ids_;
+  std::atomic<uint64_t> next_{0};
+};
+
+class SegmentMembersLoad final : public Workload {
+ public:
+  SegmentMembersLoad(Clients& clients, int concurrency) : clients_(clients), slots_(concurrency) {}
+  bool StartNext(int slot, Done done) override {
+    static const char* const kSegments[] = {"clv-tier/low",    "clv-tier/medium",    "size/smb",
+                                            "size/enterprise", "lifecycle/adoption", "nps/promoter",
+                                            "persona/casual",  "loyalty/bronze"};
+    auto& s = slots_[slot];
+    s.context = clients_.NewContext();
+    s.request.set_segment_id(kSegments[next_.fetch_add(1) % std::size(kSegments)]);
+    s.request.set_page_size(100);
+    clients_.Segmentation(slot).async()->ListSegmentMembers(
+        s.context.get(), &s.request, &s.response,
+        [done = std::move(done)](grpc::Status status) { done(status); });
+    return true;
+  }
+
+ private:
+  Clients& clients_;
+  std::vector<CallSlot<v1::ListSegmentMembersRequest, v1::ListSegmentMembersResponse>> slots_;
+  std::atomic<uint64_t> next_{0};
+};
+
+// Waits until the segment counters include `accounts` accounts: the maintainer has caught up with the
+// seeding.
+absl::Status WaitForSegments(Clients& clients, int64_t accounts, absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  int64_t seen = 0;
+  while (absl::Now() < give_up) {
+    v1::GetSegmentStatsRequest request;
+    request.set_segment_id("size/smb");
+    v1::GetSegmentStatsResponse response;
+    grpc::Status status =
+        clients.Segmentation(0).GetSegmentStats(clients.NewContext().get(), request, &response);
+    if (!status.ok())
+      return absl::UnavailableError(absl::StrCat("GetSegmentStats: ", status.error_message()));
+    seen = response.total_accounts();
+    if (seen >= accounts) return absl::OkStatus();
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("segment membership covers ", seen, " of ", accounts,
+                                                  " accounts after ", absl::FormatDuration(timeout)));
+}
+
 class UpsertLoad final : public Workload {
  public:
   UpsertLoad(Clients& clients, int concurrency, const std::vector<v1::Account>& accounts)
@@ -1073,6 +1152,18 @@ int Run() {
   GetScoresLoad cached_load(clients, concurrency, ids, /*bounded=*/false);
   phases.push_back(PhaseRunner(cached_load, concurrency).Run("get_scores_cached", phase_duration, nullptr));
 
+  // (d) Segmentation reads, once the maintainer has segmented every seeded account.
+  Progress("waiting for segment membership of every account");
+  if (absl::Status s = WaitForSegments(clients, account_count, seed_timeout); !s.ok()) return fail(s);
+  Progress(absl::StrCat("phase get_account_segments: ", seconds, " s"));
+  AccountSegmentsLoad segments_load(clients, concurrency, ids);
+  const PhaseStats segments_stats =
+      PhaseRunner(segments_load, concurrency).Run("get_account_segments", phase_duration, nullptr);
+  Progress(absl::StrCat("phase list_segment_members: ", seconds, " s"));
+  SegmentMembersLoad members_load(clients, concurrency);
+  const PhaseStats members_stats =
+      PhaseRunner(members_load, concurrency).Run("list_segment_members", phase_duration, nullptr);
+
   // Memory per account, before the RecordEvents phase adds its synthetic events: 90 days of realistic
   // activity plus the cached scores and one day of history.
   MemoryReport memory;
@@ -1097,6 +1188,9 @@ int Run() {
   RecordEventsLoad grouped_load(clients, concurrency, ids, batch, grouped_accounts, "grouped");
   phases.push_back(PhaseRunner(grouped_load, concurrency).Run("record_grouped", phase_duration, nullptr));
 
+  phases.push_back(segments_stats);
+  phases.push_back(members_stats);
+
   const absl::Status stopped = teardown();
   guard.f = nullptr;
   const double run_seconds = absl::ToDoubleSeconds(absl::Now() - run_started);
@@ -1112,6 +1206,10 @@ int Run() {
   const PhaseStats& grouped = phases[3];
   const double grouped_events_per_s =
       grouped.seconds > 0 ? static_cast<double>(grouped_load.counts.recorded) / grouped.seconds : 0;
+  const double segments_ratio =
+      base.CallsPerSecond() > 0 ? segments_stats.CallsPerSecond() / base.CallsPerSecond() : 0;
+  const double members_ratio =
+      base.CallsPerSecond() > 0 ? members_stats.CallsPerSecond() / base.CallsPerSecond() : 0;
   const int64_t get_answers = cached_load.cached + cached_load.computed;
   const double cached_share = get_answers > 0 ? static_cast<double>(cached_load.cached) / get_answers : 0;
   const double response_bytes = cached_load.size_samples > 0
@@ -1151,6 +1249,12 @@ int Run() {
                                absl::StrCat("RecordEvents events/s, ", grouped_accounts, " accounts a batch"),
                                grouped_events_per_s, kTargetEventsPerSecond,
                                Verdict(grouped_events_per_s >= kTargetEventsPerSecond));
+  std::cout << absl::StrFormat("  %-44s %10.3f   target >= %.2f   %s\n", "GetAccountSegments / Health.Check",
+                               segments_ratio, kTargetSegmentsRatio,
+                               Verdict(segments_ratio >= kTargetSegmentsRatio));
+  std::cout << absl::StrFormat("  %-44s %10.3f   target >= %.2f   %s\n",
+                               "ListSegmentMembers(100) / Health.Check", members_ratio, kTargetSegmentsRatio,
+                               Verdict(members_ratio >= kTargetSegmentsRatio));
   if (memory.measured) {
     std::cout << absl::StrFormat(
         "\nRedis memory per account (MEMORY USAGE, sample of %d seeded accounts, before "
@@ -1189,7 +1293,9 @@ int Run() {
                   ",\"duplicates\":", record_load.counts.duplicates.load(),
                   ",\"expired\":", record_load.counts.expired.load(), "}",
                   ",\"ratios\":{\"get_scores_cached_vs_health\":", JsonNumber(get_ratio),
-                  ",\"record_events_vs_health\":", JsonNumber(rec_ratio), "}",
+                  ",\"record_events_vs_health\":", JsonNumber(rec_ratio),
+                  ",\"get_account_segments_vs_health\":", JsonNumber(segments_ratio),
+                  ",\"list_segment_members_vs_health\":", JsonNumber(members_ratio), "}",
                   ",\"targets\":{\"get_scores_ratio\":", JsonNumber(kTargetGetScoresRatio),
                   ",\"get_scores_ratio_met\":", get_ratio >= kTargetGetScoresRatio ? "true" : "false",
                   ",\"events_per_s\":", JsonNumber(kTargetEventsPerSecond),

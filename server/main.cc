@@ -28,6 +28,7 @@
 #include "services/scoring/model/model_config.h"
 #include "services/segmentation/builtin/segmentation_config.h"
 #include "services/segmentation/loyalty/loyalty_config.h"
+#include "services/segmentation/metrics/portfolio_config.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "Address to serve gRPC on, HOST:PORT.");
 ABSL_FLAG(std::string, services, "all",
@@ -47,8 +48,8 @@ ABSL_FLAG(absl::Duration, segment_rebuild_interval, absl::Hours(24),
           "How often every account's segments are re-evaluated (for changes that come with time alone).");
 ABSL_FLAG(std::string, store, "memory", "'memory' (embedded, lost on exit) or redis://HOST:PORT/DB.");
 ABSL_FLAG(std::string, config_dir, STEWARD_DEFAULT_CONFIG_DIR,
-          "Directory with models/*.textproto, churn.textproto, segmentation.textproto and "
-          "loyalty.textproto.");
+          "Directory with models/*.textproto, churn.textproto, segmentation.textproto, "
+          "loyalty.textproto and portfolio.textproto.");
 ABSL_FLAG(int, workers, 16, "Worker threads for blocking work (store round trips).");
 ABSL_FLAG(int, max_queued_calls, 10000,
           "Calls waiting for a worker beyond this are refused (RESOURCE_EXHAUSTED).");
@@ -134,6 +135,8 @@ int Run() {
   if (!segmentation_config.ok()) return fail("bad_config", segmentation_config.status());
   auto loyalty_config = segmentation::LoadLoyaltyConfig(config_dir + "/loyalty.textproto");
   if (!loyalty_config.ok()) return fail("bad_config", loyalty_config.status());
+  auto portfolio_targets = segmentation::LoadPortfolioTargets(config_dir + "/portfolio.textproto");
+  if (!portfolio_targets.ok()) return fail("bad_config", portfolio_targets.status());
   auto store = OpenStore(absl::GetFlag(FLAGS_store));
   if (!store.ok()) return fail("store_unavailable", store.status());
 
@@ -155,6 +158,7 @@ int Run() {
   config.scoring_limits.max_events_per_batch = absl::GetFlag(FLAGS_max_batch_events);
   config.segmentation_config = *std::move(segmentation_config);
   config.loyalty_config = *std::move(loyalty_config);
+  config.portfolio_targets = *std::move(portfolio_targets);
   config.scoring_address = absl::GetFlag(FLAGS_scoring_address);
   config.scoring_deadline = absl::GetFlag(FLAGS_scoring_deadline);
   config.run_maintainer = absl::GetFlag(FLAGS_segment_maintainer);

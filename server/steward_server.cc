@@ -51,6 +51,10 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
     builder.RegisterService(server->scoring_grpc_.get());
   }
   if (host_segmentation) {
+    // Segmentation's handlers block on calls to the scoring service, which may be served by this very
+    // server: with one shared pool, enough of them would hold every worker while the scoring calls
+    // they wait for sit in the queue. Each service gets its own workers.
+    server->segmentation_pool_ = std::make_unique<ThreadPool>(config.worker_threads, config.max_queued_calls);
     // The same client code whether scoring is in this process or elsewhere: only the channel differs.
     server->scoring_client_ = std::make_unique<segmentation::ScoringClient>(config.scoring_deadline);
     if (!host_scoring) {
@@ -62,16 +66,17 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
     server->catalog_ =
         std::make_unique<segmentation::SegmentCatalog>(store, clock, config.segmentation_config);
     server->loyalty_ = std::make_unique<segmentation::LoyaltyBook>(store, clock, config.loyalty_config);
+    server->history_ = std::make_unique<segmentation::AccountHistoryBook>(store);
     if (config.run_maintainer) {
       server->maintainer_ = std::make_unique<segmentation::MembershipMaintainer>(
-          store, clock, *server->scoring_client_, *server->catalog_, *server->loyalty_,
+          store, clock, *server->scoring_client_, *server->catalog_, *server->loyalty_, *server->history_,
           config.segmentation_config, config.maintainer);
     }
     server->segmentation_ = std::make_unique<segmentation::SegmentationService>(
         store, clock, *server->scoring_client_, *server->catalog_, *server->loyalty_,
-        config.segmentation_config, server->maintainer_.get());
-    server->segmentation_grpc_ =
-        std::make_unique<segmentation::SegmentationServiceImpl>(*server->segmentation_, *server->pool_);
+        config.segmentation_config, config.portfolio_targets, server->maintainer_.get());
+    server->segmentation_grpc_ = std::make_unique<segmentation::SegmentationServiceImpl>(
+        *server->segmentation_, *server->segmentation_pool_);
     builder.RegisterService(server->segmentation_grpc_.get());
   }
   server->server_ = builder.BuildAndStart();

@@ -33,7 +33,7 @@ struct ServerConfig {
   std::string listen_address = "127.0.0.1:0";
   // Fully-qualified names of the services to host; see kScoringServiceName.
   std::vector<std::string> services = {std::string(kScoringServiceName)};
-  // Worker threads running blocking work (store round trips) for all services.
+  // Worker threads running blocking work (store round trips), per hosted service.
   int worker_threads = 16;
   // Calls waiting for a worker beyond this many are refused with RESOURCE_EXHAUSTED.
   int max_queued_calls = 10000;
@@ -45,6 +45,7 @@ struct ServerConfig {
   // host it ("host:port"; empty: in-process), the deadline of those calls, and its maintainer.
   v1::SegmentationConfig segmentation_config;
   v1::LoyaltyConfig loyalty_config;
+  v1::PortfolioTargets portfolio_targets;
   std::string scoring_address;
   absl::Duration scoring_deadline = absl::Seconds(10);
   // Whether this process keeps membership current (MembershipMaintainer); read-only replicas do not.
@@ -75,13 +76,16 @@ class StewardServer {
  private:
   StewardServer() = default;
 
+  // Workers of the scoring service, and of the segmentation service (see Start for why they differ).
   std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<ThreadPool> segmentation_pool_;
   std::unique_ptr<scoring::ScoringService> scoring_;
   std::unique_ptr<scoring::ScoringServiceImpl> scoring_grpc_;
   // Segmentation, in the order it is built (and the reverse of its teardown).
   std::unique_ptr<segmentation::ScoringClient> scoring_client_;
   std::unique_ptr<segmentation::SegmentCatalog> catalog_;
   std::unique_ptr<segmentation::LoyaltyBook> loyalty_;
+  std::unique_ptr<segmentation::AccountHistoryBook> history_;
   std::unique_ptr<segmentation::MembershipMaintainer> maintainer_;
   std::unique_ptr<segmentation::SegmentationService> segmentation_;
   std::unique_ptr<segmentation::SegmentationServiceImpl> segmentation_grpc_;

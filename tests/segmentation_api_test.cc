@@ -5,12 +5,15 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
 #include "common/store/memory_store.h"
@@ -24,6 +27,7 @@
 #include "services/scoring/model/model_config.h"
 #include "services/segmentation/builtin/segmentation_config.h"
 #include "services/segmentation/loyalty/loyalty_config.h"
+#include "services/segmentation/metrics/portfolio_config.h"
 #include "steward/v1/scoring_service.grpc.pb.h"
 #include "steward/v1/segmentation_service.grpc.pb.h"
 #include "tests/support/api_test_support.h"
@@ -71,10 +75,13 @@ class SegmentationApiTest : public ::testing::TestWithParam<StoreKind> {
     ASSERT_TRUE(segmentation.ok()) << segmentation.status();
     auto loyalty = segmentation::LoadLoyaltyConfig(ConfigDir() + "/loyalty.textproto");
     ASSERT_TRUE(loyalty.ok()) << loyalty.status();
+    auto targets = segmentation::LoadPortfolioTargets(ConfigDir() + "/portfolio.textproto");
+    ASSERT_TRUE(targets.ok()) << targets.status();
     ServerConfig config;
     config.services = {std::string(kScoringServiceName), std::string(kSegmentationServiceName)};
     config.segmentation_config = *segmentation;
     config.loyalty_config = *loyalty;
+    config.portfolio_targets = *targets;
     config.maintainer.poll_interval = absl::Milliseconds(5);
     auto server = StewardServer::Start(config, *store_, clock_, *std::move(models));
     ASSERT_TRUE(server.ok()) << server.status();
@@ -171,9 +178,10 @@ class SegmentationApiTest : public ::testing::TestWithParam<StoreKind> {
     return {response.account_ids().begin(), response.account_ids().end()};
   }
 
-  std::vector<std::string> SegmentsOf(const std::string& account_id) {
+  std::vector<std::string> SegmentsOf(const std::string& account_id, bool evaluate_now = false) {
     v1::GetAccountSegmentsRequest request;
     request.set_account_id(account_id);
+    request.set_evaluate_now(evaluate_now);
     v1::GetAccountSegmentsResponse response;
     grpc::Status status = segments_->GetAccountSegments(Context().get(), request, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
@@ -490,8 +498,10 @@ TEST_P(SegmentationApiTest, NpsAnswersPlaceAccountsInTheirCategoryWithTreatment)
   Record({MakeEvent("d", "n1", v1::EVENT_TYPE_NPS_RESPONSE, kStart - absl::Hours(2), 6),
           MakeEvent("p", "n1", v1::EVENT_TYPE_NPS_RESPONSE, kStart - absl::Hours(2), 8),
           MakeEvent("q", "n1", v1::EVENT_TYPE_NPS_RESPONSE, kStart - absl::Hours(2), 9)});
+  // Evaluated now: the answers are there at once, with the inputs behind each assignment.
   v1::GetAccountSegmentsRequest request;
   request.set_account_id("d");
+  request.set_evaluate_now(true);
   v1::GetAccountSegmentsResponse response;
   ASSERT_TRUE(segments_->GetAccountSegments(Context().get(), request, &response).ok());
   bool found = false;
@@ -500,14 +510,131 @@ TEST_P(SegmentationApiTest, NpsAnswersPlaceAccountsInTheirCategoryWithTreatment)
     found = true;
     EXPECT_EQ(a.segment_id(), "nps/detractor");
     EXPECT_THAT(a.treatment(), HasSubstr("24"));
+    ASSERT_EQ(a.inputs_size(), 1);
+    EXPECT_EQ(a.inputs(0).field(), "feature.nps");
+    EXPECT_EQ(a.inputs(0).value(), "6");
   }
   EXPECT_TRUE(found);
-  EXPECT_THAT(SegmentsOf("p"), Contains("nps/passive"));
-  EXPECT_THAT(SegmentsOf("q"), Contains("nps/promoter"));
+  EXPECT_EQ(response.update_time().seconds(), absl::ToUnixSeconds(kStart));
+  EXPECT_THAT(SegmentsOf("p", /*evaluate_now=*/true), Contains("nps/passive"));
+  // The maintained answer follows within moments, and keeps the reason (not the inputs).
   ASSERT_TRUE(Eventually([&] { return Members("nps/promoter") == std::vector<std::string>{"q"}; }));
+  request.set_account_id("q");
+  request.set_evaluate_now(false);
+  ASSERT_TRUE(segments_->GetAccountSegments(Context().get(), request, &response).ok());
+  ASSERT_EQ(response.assignments_size(), 9);  // one per built-in segmentation, in their order
+  EXPECT_EQ(response.assignments(0).segmentation(), "quadrant");
+  EXPECT_EQ(response.assignments(6).segment_id(), "nps/promoter");
+  EXPECT_THAT(response.assignments(6).reason(), HasSubstr("9"));
+  EXPECT_THAT(response.assignments(6).treatment(), HasSubstr("referral"));
+  EXPECT_EQ(response.assignments(6).inputs_size(), 0);
   // Feedback earns points too (25 for an NPS answer).
   EXPECT_TRUE(Eventually([&] { return Loyalty("q").standing().balance() == 25; }));
 }
+
+// Portfolio metrics over the 30 days before kStart, for the whole portfolio or one segment.
+class PortfolioMetricsApiTest : public SegmentationApiTest {
+ protected:
+  grpc::Status Metrics(v1::GetPortfolioMetricsResponse* response, const std::string& segment_id = "",
+                       absl::Time start = kStart - absl::Hours(24 * 30), absl::Time end = kStart) {
+    v1::GetPortfolioMetricsRequest request;
+    *request.mutable_start_time() = At(start);
+    *request.mutable_end_time() = At(end);
+    request.set_segment_id(segment_id);
+    return segments_->GetPortfolioMetrics(Context().get(), request, response);
+  }
+
+  static const v1::PortfolioMetric* Find(const v1::GetPortfolioMetricsResponse& response,
+                                         const std::string& name) {
+    for (const v1::PortfolioMetric& m : response.metrics()) {
+      if (m.name() == name) return &m;
+    }
+    return nullptr;
+  }
+
+  // The metric once the maintainer has folded every change in: waits until `name` equals `expected`.
+  bool MetricReaches(const std::string& name, double expected, const std::string& segment_id = "") {
+    return Eventually([&] {
+      v1::GetPortfolioMetricsResponse response;
+      if (!Metrics(&response, segment_id).ok()) return false;
+      const v1::PortfolioMetric* m = Find(response, name);
+      return m != nullptr && m->known() && std::abs(m->value() - expected) < 1e-9;
+    });
+  }
+};
+
+TEST_P(PortfolioMetricsApiTest, NetRevenueRetentionIs115PercentForSpecsExample) {
+  // Start MRR 100K over ten accounts; in the period +30K expansion, −5K contraction, one 10K churn.
+  for (int i = 0; i < 10; ++i) Upsert(absl::StrCat("nrr-", i), 10000);
+  const absl::Time t = kStart - absl::Hours(24 * 10);
+  Record({MakeEvent("nrr-0", "x1", v1::EVENT_TYPE_EXPANSION, t, 10000),
+          MakeEvent("nrr-1", "x1", v1::EVENT_TYPE_UPGRADE, t, 20000),
+          MakeEvent("nrr-2", "d1", v1::EVENT_TYPE_DOWNGRADE, t, 5000),
+          MakeEvent("nrr-3", "c1", v1::EVENT_TYPE_CHURNED, t, 0, "competition")});
+  ASSERT_TRUE(MetricReaches("net_revenue_retention", 115));
+  v1::GetPortfolioMetricsResponse response;
+  ASSERT_TRUE(Metrics(&response).ok());
+  const v1::PortfolioMetric* nrr = Find(response, "net_revenue_retention");
+  EXPECT_THAT(nrr->formula(), HasSubstr("100000"));
+  ASSERT_TRUE(nrr->has_target());
+  EXPECT_EQ(nrr->target(), 110);
+  EXPECT_TRUE(nrr->meets_target());
+  EXPECT_NEAR(Find(response, "gross_revenue_retention")->value(), 85, 1e-9);
+  EXPECT_FALSE(Find(response, "gross_revenue_retention")->meets_target());
+  EXPECT_NEAR(Find(response, "expansion_mrr")->value(), 30000, 1e-9);
+  EXPECT_NEAR(Find(response, "contraction_mrr")->value(), 5000, 1e-9);
+  EXPECT_NEAR(Find(response, "churned_mrr")->value(), 10000, 1e-9);
+  ASSERT_EQ(response.churn_by_reason_size(), 1);
+  EXPECT_EQ(response.churn_by_reason(0).reason(), "competition");
+}
+
+TEST_P(PortfolioMetricsApiTest, LosingFiftyOfAThousandIsFivePercentAndAbout46PercentAYear) {
+  for (int i = 0; i < 1000; ++i) Upsert(absl::StrFormat("logo-%04d", i), 100);
+  std::vector<v1::Event> churns;
+  for (int i = 0; i < 50; ++i) {
+    churns.push_back(MakeEvent(absl::StrFormat("logo-%04d", i * 20), "gone", v1::EVENT_TYPE_CHURNED,
+                               kStart - absl::Hours(24 * 5), 0,
+                               i % 2 == 0 ? "competition" : "business_closed"));
+  }
+  Record(churns);
+  ASSERT_TRUE(MetricReaches("logo_churn_rate", 5));
+  v1::GetPortfolioMetricsResponse response;
+  ASSERT_TRUE(Metrics(&response).ok());
+  EXPECT_NEAR(Find(response, "logo_churn_rate_monthly")->value(), 5, 1e-9);     // a 30-day period
+  EXPECT_NEAR(Find(response, "logo_churn_rate_annual")->value(), 45.96, 0.01);  // 1 − 0.95^12
+  EXPECT_FALSE(Find(response, "logo_churn_rate_monthly")->meets_target());      // target < 3%
+  EXPECT_NEAR(Find(response, "logo_retention_rate")->value(), 95, 1e-9);
+  ASSERT_EQ(response.churn_by_reason_size(), 2);
+  EXPECT_NEAR(response.churn_by_reason(0).share_percent(), 50, 1e-9);
+}
+
+TEST_P(PortfolioMetricsApiTest, NpsIsPromotersMinusDetractorsAndSegmentsFilter) {
+  // 5 promoters, 3 passives, 2 detractors: 50% − 20% = 30.
+  const int answers[] = {10, 9, 9, 10, 9, 7, 8, 8, 3, 6};
+  std::vector<v1::Event> events;
+  for (int i = 0; i < 10; ++i) {
+    Upsert(absl::StrCat("nps-", i), 100);
+    events.push_back(MakeEvent(absl::StrCat("nps-", i), "a", v1::EVENT_TYPE_NPS_RESPONSE,
+                               kStart - absl::Hours(24), answers[i]));
+  }
+  Record(events);
+  ASSERT_TRUE(MetricReaches("nps", 30));
+  // Per segment: only the promoters' segment, so 100.
+  ASSERT_TRUE(Eventually([&] { return Members("nps/promoter").size() == 5; }));
+  EXPECT_TRUE(MetricReaches("nps", 100, "nps/promoter"));
+
+  v1::GetPortfolioMetricsResponse response;
+  EXPECT_EQ(Metrics(&response, "no-such-segment").error_code(), grpc::StatusCode::NOT_FOUND);
+  grpc::Status backwards = Metrics(&response, "", kStart, kStart - absl::Hours(1));
+  EXPECT_EQ(backwards.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(BadRequestField(backwards), HasSubstr("time"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, PortfolioMetricsApiTest,
+                         ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
+                         [](const auto& param_info) {
+                           return param_info.param == StoreKind::kMemory ? "Memory" : "Redis";
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Stores, SegmentationApiTest,
                          ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),

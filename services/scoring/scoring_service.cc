@@ -435,7 +435,10 @@ absl::StatusOr<v1::ListAccountChangesResponse> ScoringService::ListAccountChange
   if (!entries.ok()) return entries.status();
   v1::ListAccountChangesResponse response;
   response.set_next_page_token(request.page_token());
+  std::size_t bytes = 0;
   for (LogEntry& entry : *entries) {
+    if (response.changes_size() > 0 && bytes + entry.bytes.size() > limits_.change_page_max_bytes) break;
+    bytes += entry.bytes.size();
     v1::AccountChange& change = *response.add_changes();
     if (!change.ParseFromString(entry.bytes)) {
       return absl::InternalError(absl::StrCat("change feed entry ", entry.id, " is not an AccountChange"));

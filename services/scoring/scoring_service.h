@@ -37,6 +37,9 @@ struct ScoringLimits {
   int dedup_window_days = kDefaultDedupWindowDays;
   // Changes the feed keeps (ListAccountChanges); a change with ~5 events takes ~300 bytes in Redis.
   int64_t change_feed_max_entries = 200'000;
+  // A ListAccountChanges answer stops growing past this size (a change carries its events, so a page
+  // of 1000 could otherwise exceed the gRPC message limit); it always holds at least one change.
+  std::size_t change_page_max_bytes = 1 << 20;
 };
 
 // The scoring domain of SPEC §2: accounts, their events, and scores with explanations. It knows nothing

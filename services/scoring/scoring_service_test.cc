@@ -122,5 +122,55 @@ TEST_F(ScoringServiceTest, TheFastPathNeverServesScoresOlderThanTheLastWrite) {
   }
 }
 
+TEST(ScoringServiceChangeFeedTest, PagesStopGrowingPastTheByteBudgetButAlwaysHoldOneChange) {
+  auto models = LoadModelDirectory(absl::StrCat(std::getenv("STEWARD_SOURCE_DIR"), "/config"));
+  ASSERT_TRUE(models.ok()) << models.status();
+  MemoryStore store;
+  FakeClock clock(kNow);
+  ScoringLimits limits;
+  limits.change_page_max_bytes = 3000;
+  ScoringService service(store, clock, *std::move(models), limits);
+  for (const char* id : {"a", "b", "c"}) {
+    v1::UpsertAccountRequest upsert;
+    upsert.mutable_account()->set_account_id(id);
+    ASSERT_TRUE(service.UpsertAccount(upsert).ok());
+    // Each account's change carries 50 events of ~50 bytes: more than half the budget.
+    v1::RecordEventsRequest request;
+    for (int i = 0; i < 50; ++i) {
+      v1::Event* e = request.add_events();
+      e->set_event_id(absl::StrCat("event-with-a-longish-id-", i));
+      e->set_account_id(id);
+      e->set_type(v1::EVENT_TYPE_FEATURE_USED);
+      e->set_subject("a-feature-name");
+      e->mutable_time()->set_seconds(absl::ToUnixSeconds(kNow) - 60);
+    }
+    ASSERT_TRUE(service.RecordEvents(request).ok());
+  }
+  v1::ListAccountChangesRequest request;
+  request.set_page_size(1000);
+  std::vector<std::string> kinds;
+  int pages = 0;
+  for (int page = 0; page < 10; ++page) {
+    auto response = service.ListAccountChanges(request);
+    ASSERT_TRUE(response.ok()) << response.status();
+    if (response->changes().empty()) break;
+    std::size_t bytes = 0;
+    for (const v1::AccountChange& c : response->changes()) {
+      kinds.push_back(absl::StrCat(c.account_id(), ":", c.events_size()));
+      v1::AccountChange stored = c;
+      stored.clear_cursor();
+      bytes += stored.ByteSizeLong();
+    }
+    // Over the budget only when a single change is bigger than it.
+    if (response->changes_size() > 1) {
+      EXPECT_LE(bytes, limits.change_page_max_bytes);
+    }
+    ++pages;
+    request.set_page_token(response->next_page_token());
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"a:0", "a:50", "b:0", "b:50", "c:0", "c:50"}));
+  EXPECT_GE(pages, 3);  // three changes of ~2.5 KB never share a 3,000-byte page
+}
+
 }  // namespace
 }  // namespace steward::scoring

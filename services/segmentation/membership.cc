@@ -34,6 +34,13 @@ void AddCounters(v1::SegmentCounters& into, const v1::AccountMemberships& record
   }
 }
 
+void AddDelta(v1::SegmentCounters& into, const v1::SegmentCounters& delta) {
+  into.set_account_count(into.account_count() + delta.account_count());
+  into.set_mrr(into.mrr() + delta.mrr());
+  into.set_health_sum(into.health_sum() + delta.health_sum());
+  into.set_health_count(into.health_count() + delta.health_count());
+}
+
 v1::MembershipEvent Event(const std::string& account_id, const std::string& segment_id,
                           v1::MembershipChange change, absl::Time now, std::string reason) {
   v1::MembershipEvent event;
@@ -98,6 +105,11 @@ struct MembershipMaintainer::Tally {
   absl::flat_hash_map<std::string, v1::SegmentCounters> segments;
   v1::SegmentCounters portfolio;
 
+  void Merge(const Tally& other) {
+    AddDelta(portfolio, other.portfolio);
+    for (const auto& [id, counters] : other.segments) AddDelta(segments[id], counters);
+  }
+
   void Add(const v1::AccountMemberships& record, int sign) {
     if (!record.counted()) return;
     AddCounters(portfolio, record, sign);
@@ -107,12 +119,14 @@ struct MembershipMaintainer::Tally {
 
 MembershipMaintainer::MembershipMaintainer(Store& store, const Clock& clock, const ScoringClient& scoring,
                                            SegmentCatalog& catalog, LoyaltyBook& loyalty,
-                                           const v1::SegmentationConfig& config, MaintainerOptions options)
+                                           AccountHistoryBook& history, const v1::SegmentationConfig& config,
+                                           MaintainerOptions options)
     : store_(store),
       clock_(clock),
       scoring_(scoring),
       catalog_(catalog),
       loyalty_(loyalty),
+      history_(history),
       config_(config),
       options_(options) {}
 
@@ -169,9 +183,25 @@ absl::Status MembershipMaintainer::EvaluateBatch(const std::vector<std::string>&
     }
     const AccountView view{&(*accounts)[i], &(*scores)[i], loyalty, now};
     assigned[i] = AssignSegments(config_, catalog, view);
+    if (totals == nullptr) {
+      // Accounts that changed: their latest health and LTV:CAC for portfolio metrics. (A rebuild
+      // skips this: one more round trip per account would double its cost.)
+      const v1::Scores& s = (*scores)[i];
+      std::optional<double> health;
+      if (s.has_health()) health = s.health().score();
+      std::optional<double> ltv_to_cac;
+      if (s.clv().has_ltv_to_cac()) ltv_to_cac = s.clv().ltv_to_cac();
+      if (absl::Status st = history_.SetScores(ids[i], health, ltv_to_cac); !st.ok()) return st;
+    }
     v1::AccountMemberships& record = fresh[i];
-    for (const v1::SegmentAssignment& a : assigned[i]) record.add_segment_ids(a.segment_id());
-    std::sort(record.mutable_segment_ids()->begin(), record.mutable_segment_ids()->end());
+    std::vector<std::pair<absl::string_view, absl::string_view>> by_id;
+    by_id.reserve(assigned[i].size());
+    for (const v1::SegmentAssignment& a : assigned[i]) by_id.emplace_back(a.segment_id(), a.reason());
+    std::sort(by_id.begin(), by_id.end());
+    for (const auto& [id, reason] : by_id) {
+      record.add_segment_ids(std::string(id));
+      record.add_reasons(std::string(reason));
+    }
     record.set_mrr((*accounts)[i].mrr());
     if ((*scores)[i].has_health()) record.set_health((*scores)[i].health().score());
     record.set_counted(true);
@@ -199,11 +229,13 @@ absl::Status MembershipMaintainer::EvaluateBatch(const std::vector<std::string>&
         return absl::InternalError(absl::StrCat("membership record of \"", ids[i], "\" is corrupt"));
       }
       if (totals != nullptr) totals->Add(fresh[i], +1);
-      const std::string bytes = fresh[i].SerializeAsString();
-      if (current[i].has_value() && current[i]->value == bytes) continue;  // nothing changed
+      // Unchanged but for the time: no write (so a rebuild rewrites only what moved).
+      fresh[i].set_update_unix_seconds(old.update_unix_seconds());
+      if (current[i].has_value() && current[i]->value == fresh[i].SerializeAsString()) continue;
+      fresh[i].set_update_unix_seconds(absl::ToUnixSeconds(now));
       Write write;
       write.key = MembershipsKey(ids[i]);
-      write.value = bytes;
+      write.value = fresh[i].SerializeAsString();
       write.expected_version = current[i].has_value() ? current[i]->version : 0;
       // Entered and left: a merge of the two sorted id lists.
       const auto& before = old.segment_ids();
@@ -291,16 +323,10 @@ absl::Status MembershipMaintainer::AddToStats(const Tally& delta) {
     if ((*read)[0].has_value() && !stats.ParseFromString((*read)[0]->value)) {
       return absl::InternalError("segment stats record is corrupt");
     }
-    auto add = [](v1::SegmentCounters& into, const v1::SegmentCounters& d) {
-      into.set_account_count(into.account_count() + d.account_count());
-      into.set_mrr(into.mrr() + d.mrr());
-      into.set_health_sum(into.health_sum() + d.health_sum());
-      into.set_health_count(into.health_count() + d.health_count());
-    };
-    add(*stats.mutable_portfolio(), delta.portfolio);
+    AddDelta(*stats.mutable_portfolio(), delta.portfolio);
     for (const auto& [segment, d] : delta.segments) {
       v1::SegmentCounters& counters = (*stats.mutable_segments())[segment];
-      add(counters, d);
+      AddDelta(counters, d);
       if (counters.account_count() <= 0) stats.mutable_segments()->erase(segment);
     }
     Write write;
@@ -328,33 +354,56 @@ absl::Status MembershipMaintainer::Rebuild() {
   auto catalog = catalog_.Current();
   if (!catalog.ok()) return catalog.status();
   const absl::Time started = absl::Now();
-  Tally totals;
+  // The account ids first (a few kilobytes per thousand), then the evaluation in parallel batches: the
+  // cost is in the round trips of each batch, which overlap.
+  std::vector<std::string> ids;
   std::string token;
-  int64_t done = 0;
-  absl::Time reported = started;
   do {
-    auto page = scoring_.ListAccounts(token, options_.batch_size);
+    auto page = scoring_.ListAccounts(token, 1000);
     if (!page.ok()) return page.status();
-    std::vector<std::string> ids;
-    ids.reserve(page->accounts_size());
     for (const v1::Account& account : page->accounts()) ids.push_back(account.account_id());
-    if (absl::Status s = EvaluateBatch(ids, **catalog, &totals); !s.ok()) return s;
-    done += static_cast<int64_t>(ids.size());
     token = page->next_page_token();
-    if (absl::Now() - reported > absl::Seconds(5)) {
-      reported = absl::Now();
-      Log(LogLevel::kInfo, "segment_rebuild_progress", {{"accounts", absl::StrCat(done)}});
-    }
   } while (!token.empty());
-  // Accounts whose records name segments that no longer exist were rewritten above; the counters of
+
+  const int threads = std::max(1, options_.rebuild_parallelism);
+  const std::size_t batches = (ids.size() + options_.batch_size - 1) / options_.batch_size;
+  std::vector<Tally> totals(threads);
+  std::vector<absl::Status> errors(threads);
+  std::atomic<std::size_t> next{0};
+  std::atomic<int64_t> done{0};
+  auto work = [&](int t) {
+    absl::Time reported = started;
+    for (std::size_t b = next.fetch_add(1); b < batches && errors[t].ok(); b = next.fetch_add(1)) {
+      const std::size_t begin = b * options_.batch_size;
+      std::vector<std::string> batch(ids.begin() + begin,
+                                     ids.begin() + std::min(ids.size(), begin + options_.batch_size));
+      errors[t] = EvaluateBatch(batch, **catalog, &totals[t]);
+      done.fetch_add(static_cast<int64_t>(batch.size()));
+      if (t == 0 && absl::Now() - reported > absl::Seconds(5)) {
+        reported = absl::Now();
+        Log(LogLevel::kInfo, "segment_rebuild_progress",
+            {{"accounts", absl::StrCat(done.load())}, {"of", absl::StrCat(ids.size())}});
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0);  // this thread works too, and reports progress on long rebuilds
+  for (std::thread& thread : pool) thread.join();
+  for (const absl::Status& s : errors) {
+    if (!s.ok()) return s;
+  }
+  Tally total;
+  for (const Tally& part : totals) total.Merge(part);
+  // Accounts whose records named segments that no longer exist were rewritten above; the counters of
   // those segments vanish with the replacement.
-  if (absl::Status s = ReplaceStats(totals); !s.ok()) return s;
+  if (absl::Status s = ReplaceStats(total); !s.ok()) return s;
   rebuilt_catalog_version_ = (*catalog)->version;
   rebuilt_ = true;
   last_rebuild_ = clock_.Now();
   rebuilds_.fetch_add(1);
   Log(LogLevel::kInfo, "segment_rebuild_done",
-      {{"accounts", absl::StrCat(done)},
+      {{"accounts", absl::StrCat(ids.size())},
        {"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - started))}});
   return absl::OkStatus();
 }
@@ -374,15 +423,35 @@ absl::StatusOr<bool> MembershipMaintainer::Step() {
   auto changes = scoring_.ListAccountChanges(after, kFeedPageSize);
   if (!changes.ok()) return changes.status();
   if (changes->changes().empty()) return false;
-
   std::vector<std::string> ids;
+  std::vector<std::string> upserted;
   absl::flat_hash_map<std::string, std::vector<v1::Event>> events;
   for (const v1::AccountChange& change : changes->changes()) {
     ids.push_back(change.account_id());
+    if (change.kind() == v1::ACCOUNT_CHANGE_KIND_UPSERTED) upserted.push_back(change.account_id());
     if (change.kind() == v1::ACCOUNT_CHANGE_KIND_EVENTS_RECORDED) {
       auto& list = events[change.account_id()];
       list.insert(list.end(), change.events().begin(), change.events().end());
     }
+  }
+  // The history behind portfolio metrics, change by change in feed order (each change applies once,
+  // so a repeat after a crash is harmless). Upserts are folded with the account's current attributes.
+  absl::flat_hash_map<std::string, v1::Account> accounts;
+  if (!upserted.empty()) {
+    std::sort(upserted.begin(), upserted.end());
+    upserted.erase(std::unique(upserted.begin(), upserted.end()), upserted.end());
+    auto fetched = scoring_.BatchGetAccounts(upserted);
+    if (!fetched.ok()) return fetched.status();
+    for (v1::Account& account : *fetched) {
+      std::string id = account.account_id();
+      accounts.emplace(std::move(id), std::move(account));
+    }
+  }
+  for (const v1::AccountChange& change : changes->changes()) {
+    auto it = accounts.find(change.account_id());
+    const v1::Account* account =
+        change.kind() == v1::ACCOUNT_CHANGE_KIND_UPSERTED && it != accounts.end() ? &it->second : nullptr;
+    if (absl::Status s = history_.Apply(change, account); !s.ok()) return s;
   }
   // Points first: the loyalty tier is one of the segmentations evaluated next. Both are idempotent,
   // so a crash before the cursor moves only repeats work.

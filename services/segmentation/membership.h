@@ -13,6 +13,7 @@
 #include "common/store/store.h"
 #include "services/segmentation/account_view.h"
 #include "services/segmentation/loyalty/loyalty_book.h"
+#include "services/segmentation/metrics/account_history.h"
 #include "services/segmentation/scoring_client.h"
 #include "services/segmentation/segment_catalog.h"
 #include "steward/v1/segmentation_config.pb.h"
@@ -32,12 +33,15 @@ struct MaintainerOptions {
   // Every account is re-evaluated this often, for what changes with time alone (lifecycle stage,
   // scores that decay without events) and to repair anything a crash left half done.
   absl::Duration rebuild_interval = absl::Hours(24);
+  // Batches a rebuild evaluates at once (threads); each is one account page in flight.
+  int rebuild_parallelism = 4;
   // Membership events the log keeps (ListMembershipEvents).
   int64_t membership_log_max_entries = 1'000'000;
 };
 
 // Keeps segment membership current. It follows the scoring service's change feed (upserts and new
-// events), earns loyalty points from the new events, re-evaluates the accounts that changed, and for
+// events), folds every change into the account's history for portfolio metrics, earns loyalty points
+// from the new events, re-evaluates the accounts that changed, and for
 // each one writes, in one atomic step, its new membership record and a membership event per segment
 // entered or left; then it updates the segments' member indexes and counters. A change of the custom
 // segments (created, updated, deleted, by this process or another) or the passing of
@@ -49,8 +53,8 @@ struct MaintainerOptions {
 class MembershipMaintainer {
  public:
   MembershipMaintainer(Store& store, const Clock& clock, const ScoringClient& scoring,
-                       SegmentCatalog& catalog, LoyaltyBook& loyalty, const v1::SegmentationConfig& config,
-                       MaintainerOptions options);
+                       SegmentCatalog& catalog, LoyaltyBook& loyalty, AccountHistoryBook& history,
+                       const v1::SegmentationConfig& config, MaintainerOptions options);
   ~MembershipMaintainer();
 
   // Re-evaluates these accounts now (any number; duplicates are fine).
@@ -81,6 +85,7 @@ class MembershipMaintainer {
   const ScoringClient& scoring_;
   SegmentCatalog& catalog_;
   LoyaltyBook& loyalty_;
+  AccountHistoryBook& history_;
   const v1::SegmentationConfig config_;
   const MaintainerOptions options_;
 

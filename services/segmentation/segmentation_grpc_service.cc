@@ -93,4 +93,11 @@ grpc::ServerUnaryReactor* SegmentationServiceImpl::ListRewards(grpc::CallbackSer
   return HandleOnPool(context, pool_, response, [this, request] { return service_.ListRewards(*request); });
 }
 
+grpc::ServerUnaryReactor* SegmentationServiceImpl::GetPortfolioMetrics(
+    grpc::CallbackServerContext* context, const v1::GetPortfolioMetricsRequest* request,
+    v1::GetPortfolioMetricsResponse* response) {
+  return HandleOnPool(context, pool_, response,
+                      [this, request] { return service_.GetPortfolioMetrics(*request); });
+}
+
 }  // namespace steward::segmentation

@@ -56,6 +56,9 @@ class SegmentationServiceImpl final : public v1::SegmentationService::CallbackSe
   grpc::ServerUnaryReactor* ListRewards(grpc::CallbackServerContext* context,
                                         const v1::ListRewardsRequest* request,
                                         v1::ListRewardsResponse* response) override;
+  grpc::ServerUnaryReactor* GetPortfolioMetrics(grpc::CallbackServerContext* context,
+                                                const v1::GetPortfolioMetricsRequest* request,
+                                                v1::GetPortfolioMetricsResponse* response) override;
 
  private:
   SegmentationService& service_;

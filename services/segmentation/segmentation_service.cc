@@ -1,14 +1,19 @@
 #include "services/segmentation/segmentation_service.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/field_error.h"
 #include "common/logging.h"
+#include "common/proto_time.h"
 #include "services/scoring/validation.h"
+#include "services/segmentation/builtin/builtin_segments.h"
 #include "services/segmentation/keys.h"
+#include "services/segmentation/metrics/portfolio_metrics.h"
 #include "services/segmentation/rules/fields.h"
 #include "steward/v1/segmentation_record.pb.h"
 
@@ -44,6 +49,7 @@ absl::Status CheckSegmentIdGiven(const std::string& segment_id) {
 SegmentationService::SegmentationService(Store& store, const Clock& clock, const ScoringClient& scoring,
                                          SegmentCatalog& catalog, LoyaltyBook& loyalty,
                                          const v1::SegmentationConfig& config,
+                                         const v1::PortfolioTargets& targets,
                                          MembershipMaintainer* maintainer)
     : store_(store),
       clock_(clock),
@@ -51,6 +57,7 @@ SegmentationService::SegmentationService(Store& store, const Clock& clock, const
       catalog_(catalog),
       loyalty_(loyalty),
       config_(config),
+      targets_(targets),
       maintainer_(maintainer) {}
 
 absl::Status SegmentationService::CheckAccount(const std::string& account_id) {
@@ -81,6 +88,20 @@ void SegmentationService::Reevaluate(const std::string& account_id) {
 absl::StatusOr<v1::GetAccountSegmentsResponse> SegmentationService::GetAccountSegments(
     const v1::GetAccountSegmentsRequest& request) {
   if (absl::Status s = scoring::ValidateAccountId("account_id", request.account_id()); !s.ok()) return s;
+  if (!request.evaluate_now()) {
+    // The maintained record, normally from this process's tracked copy (no I/O).
+    const std::string key = MembershipsKey(request.account_id());
+    std::optional<Record> record;
+    if (std::optional<std::vector<Record>> local = store_.TryGetLocal({&key, 1}); local.has_value()) {
+      record = std::move((*local)[0]);
+    } else {
+      auto read = store_.GetAndTrack({&key, 1});
+      if (!read.ok()) return read.status();
+      record = std::move((*read)[0]);
+    }
+    // Not evaluated yet (a brand-new account): evaluate now, which also answers NOT_FOUND.
+    if (record.has_value()) return FromMaintained(request.account_id(), *record);
+  }
   auto account = scoring_.GetAccount(request.account_id());
   if (!account.ok()) return account.status();
   auto scores = scoring_.BatchGetScores({request.account_id()});
@@ -94,11 +115,59 @@ absl::StatusOr<v1::GetAccountSegmentsResponse> SegmentationService::GetAccountSe
   auto catalog = catalog_.Current();
   if (!catalog.ok()) return catalog.status();
 
-  const AccountView view{&*account, &(*scores)[0], &loyalty->standing(), clock_.Now()};
+  const absl::Time now = clock_.Now();
+  const AccountView view{&*account, &(*scores)[0], &loyalty->standing(), now};
   v1::GetAccountSegmentsResponse response;
   response.set_account_id(request.account_id());
+  *response.mutable_update_time() = ToProtoTime(now);
   for (v1::SegmentAssignment& a : AssignSegments(config_, **catalog, view)) {
     *response.add_assignments() = std::move(a);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::GetAccountSegmentsResponse> SegmentationService::FromMaintained(
+    const std::string& account_id, const Record& record) {
+  v1::AccountMemberships memberships;
+  if (!memberships.ParseFromString(record.value)) {
+    return absl::InternalError(absl::StrCat("membership record of \"", account_id, "\" is corrupt"));
+  }
+  auto catalog = catalog_.Current();
+  if (!catalog.ok()) return catalog.status();
+  // Built-in segmentations in their fixed order, then custom segments by id (the record is by id).
+  struct Entry {
+    std::size_t rank;
+    int index;
+  };
+  std::vector<Entry> order;
+  for (int i = 0; i < memberships.segment_ids_size(); ++i) {
+    const std::string& id = memberships.segment_ids(i);
+    const std::size_t slash = id.find('/');
+    std::size_t rank = kBuiltInSegmentations.size();
+    if (slash != std::string::npos) {
+      rank = std::find(kBuiltInSegmentations.begin(), kBuiltInSegmentations.end(),
+                       absl::string_view(id).substr(0, slash)) -
+             kBuiltInSegmentations.begin();
+    }
+    order.push_back(Entry{rank, i});
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const Entry& a, const Entry& b) { return a.rank < b.rank; });
+  v1::GetAccountSegmentsResponse response;
+  response.set_account_id(account_id);
+  *response.mutable_update_time() = ToProtoTime(absl::FromUnixSeconds(memberships.update_unix_seconds()));
+  for (const Entry& entry : order) {
+    const std::string& id = memberships.segment_ids(entry.index);
+    // A custom segment deleted since the evaluation is gone from the answer at once.
+    const v1::Segment* segment = (*catalog)->Find(id);
+    if (segment == nullptr) continue;
+    v1::SegmentAssignment& a = *response.add_assignments();
+    const std::size_t slash = id.find('/');
+    a.set_segmentation(slash == std::string::npos ? "custom" : id.substr(0, slash));
+    a.set_segment_id(id);
+    a.set_display_name(segment->display_name());
+    if (entry.index < memberships.reasons_size()) a.set_reason(memberships.reasons(entry.index));
+    a.set_treatment(segment->treatment());
   }
   return response;
 }
@@ -266,6 +335,28 @@ absl::StatusOr<v1::ListRewardsResponse> SegmentationService::ListRewards(const v
   v1::ListRewardsResponse response;
   for (const v1::LoyaltyReward& reward : loyalty_.Rewards()) *response.add_rewards() = reward;
   return response;
+}
+
+absl::StatusOr<v1::GetPortfolioMetricsResponse> SegmentationService::GetPortfolioMetrics(
+    const v1::GetPortfolioMetricsRequest& request) {
+  if (absl::Status s = ValidatePortfolioMetricsRequest(request); !s.ok()) return s;
+  if (request.segment_id().empty()) return ComputePortfolioMetrics(store_, targets_, request, nullptr);
+  auto catalog = CatalogWith(request.segment_id());
+  if (!catalog.ok()) return catalog.status();
+  // Per segment: the accounts in it now, from its member index.
+  absl::flat_hash_set<std::string> members;
+  std::string after;
+  for (;;) {
+    auto page = store_.IndexScan(MembersIndex(request.segment_id()), after, 10000);
+    if (!page.ok()) return page.status();
+    if (page->empty()) break;
+    after = page->back();
+    for (std::string& id : *page) members.insert(std::move(id));
+  }
+  const std::function<bool(const std::string&)> in_segment = [&members](const std::string& id) {
+    return members.contains(id);
+  };
+  return ComputePortfolioMetrics(store_, targets_, request, &in_segment);
 }
 
 }  // namespace steward::segmentation

@@ -24,7 +24,7 @@ class SegmentationService {
   // re-evaluates the account at once (its loyalty tier may move).
   SegmentationService(Store& store, const Clock& clock, const ScoringClient& scoring, SegmentCatalog& catalog,
                       LoyaltyBook& loyalty, const v1::SegmentationConfig& config,
-                      MembershipMaintainer* maintainer);
+                      const v1::PortfolioTargets& targets, MembershipMaintainer* maintainer);
 
   absl::StatusOr<v1::GetAccountSegmentsResponse> GetAccountSegments(
       const v1::GetAccountSegmentsRequest& request);
@@ -44,6 +44,8 @@ class SegmentationService {
   absl::StatusOr<v1::AwardPointsResponse> AwardPoints(const v1::AwardPointsRequest& request);
   absl::StatusOr<v1::RedeemPointsResponse> RedeemPoints(const v1::RedeemPointsRequest& request);
   absl::StatusOr<v1::ListRewardsResponse> ListRewards(const v1::ListRewardsRequest& request);
+  absl::StatusOr<v1::GetPortfolioMetricsResponse> GetPortfolioMetrics(
+      const v1::GetPortfolioMetricsRequest& request);
 
  private:
   // The account must exist (NOT_FOUND otherwise); validates the id first.
@@ -51,6 +53,9 @@ class SegmentationService {
   // The segment must exist in the current catalogue; returns that catalogue.
   absl::StatusOr<std::shared_ptr<const CatalogSnapshot>> CatalogWith(const std::string& segment_id);
   void Reevaluate(const std::string& account_id);
+  // GetAccountSegments' answer from an account's maintained membership record.
+  absl::StatusOr<v1::GetAccountSegmentsResponse> FromMaintained(const std::string& account_id,
+                                                                const Record& record);
 
   Store& store_;
   const Clock& clock_;
@@ -58,6 +63,7 @@ class SegmentationService {
   SegmentCatalog& catalog_;
   LoyaltyBook& loyalty_;
   const v1::SegmentationConfig config_;
+  const v1::PortfolioTargets targets_;
   MembershipMaintainer* maintainer_;
 };
 
