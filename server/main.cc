@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
 #include <memory>
@@ -120,6 +121,31 @@ void RunRefresher(scoring::ScoringService& scoring, absl::Duration interval, abs
   }
 }
 
+// Reads the configuration files of the hosted services from `dir` (each service needs only its own, so
+// a deployment mounts only those).
+absl::Status LoadConfigFiles(const std::string& dir, ServerConfig& config, scoring::ModelSet& models) {
+  auto hosts = [&](absl::string_view name) {
+    return std::find(config.services.begin(), config.services.end(), name) != config.services.end();
+  };
+  if (hosts(kScoringServiceName)) {
+    auto loaded = scoring::LoadModelDirectory(dir);
+    if (!loaded.ok()) return loaded.status();
+    models = *std::move(loaded);
+  }
+  if (hosts(kSegmentationServiceName)) {
+    auto segmentation = segmentation::LoadSegmentationConfig(dir + "/segmentation.textproto");
+    if (!segmentation.ok()) return segmentation.status();
+    config.segmentation_config = *std::move(segmentation);
+    auto loyalty = segmentation::LoadLoyaltyConfig(dir + "/loyalty.textproto");
+    if (!loyalty.ok()) return loyalty.status();
+    config.loyalty_config = *std::move(loyalty);
+    auto targets = segmentation::LoadPortfolioTargets(dir + "/portfolio.textproto");
+    if (!targets.ok()) return targets.status();
+    config.portfolio_targets = *std::move(targets);
+  }
+  return absl::OkStatus();
+}
+
 int Run() {
   auto fail = [](absl::string_view event, const absl::Status& status) {
     Log(LogLevel::kError, event, {{"error", std::string(status.message())}});
@@ -128,15 +154,12 @@ int Run() {
   };
   auto services = ParseServices(absl::GetFlag(FLAGS_services));
   if (!services.ok()) return fail("bad_flags", services.status());
-  auto models = scoring::LoadModelDirectory(absl::GetFlag(FLAGS_config_dir));
-  if (!models.ok()) return fail("bad_config", models.status());
-  const std::string config_dir = absl::GetFlag(FLAGS_config_dir);
-  auto segmentation_config = segmentation::LoadSegmentationConfig(config_dir + "/segmentation.textproto");
-  if (!segmentation_config.ok()) return fail("bad_config", segmentation_config.status());
-  auto loyalty_config = segmentation::LoadLoyaltyConfig(config_dir + "/loyalty.textproto");
-  if (!loyalty_config.ok()) return fail("bad_config", loyalty_config.status());
-  auto portfolio_targets = segmentation::LoadPortfolioTargets(config_dir + "/portfolio.textproto");
-  if (!portfolio_targets.ok()) return fail("bad_config", portfolio_targets.status());
+  ServerConfig config;
+  config.services = *services;
+  scoring::ModelSet models;
+  if (absl::Status s = LoadConfigFiles(absl::GetFlag(FLAGS_config_dir), config, models); !s.ok()) {
+    return fail("bad_config", s);
+  }
   auto store = OpenStore(absl::GetFlag(FLAGS_store));
   if (!store.ok()) return fail("store_unavailable", store.status());
 
@@ -147,24 +170,18 @@ int Run() {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   SystemClock clock;
-  ServerConfig config;
   config.listen_address = absl::GetFlag(FLAGS_listen);
-  config.services = *services;
   config.worker_threads = absl::GetFlag(FLAGS_workers);
   config.max_queued_calls = absl::GetFlag(FLAGS_max_queued_calls);
   config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   config.scoring_limits.max_events_per_batch = absl::GetFlag(FLAGS_max_batch_events);
-  config.segmentation_config = *std::move(segmentation_config);
-  config.loyalty_config = *std::move(loyalty_config);
-  config.portfolio_targets = *std::move(portfolio_targets);
   config.scoring_address = absl::GetFlag(FLAGS_scoring_address);
   config.scoring_deadline = absl::GetFlag(FLAGS_scoring_deadline);
   config.run_maintainer = absl::GetFlag(FLAGS_segment_maintainer);
   config.maintainer.poll_interval = absl::GetFlag(FLAGS_segment_poll_interval);
   config.maintainer.rebuild_interval = absl::GetFlag(FLAGS_segment_rebuild_interval);
-  auto server = StewardServer::Start(config, **store, clock, *std::move(models));
+  auto server = StewardServer::Start(config, **store, clock, std::move(models));
   if (!server.ok()) return fail("server_failed", server.status());
 
   if (absl::GetFlag(FLAGS_demo_data) && (*server)->scoring() != nullptr) {

@@ -66,12 +66,13 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
     server->catalog_ =
         std::make_unique<segmentation::SegmentCatalog>(store, clock, config.segmentation_config);
     server->loyalty_ = std::make_unique<segmentation::LoyaltyBook>(store, clock, config.loyalty_config);
-    server->history_ = std::make_unique<segmentation::AccountHistoryBook>(store);
-    if (config.run_maintainer) {
-      server->maintainer_ = std::make_unique<segmentation::MembershipMaintainer>(
-          store, clock, *server->scoring_client_, *server->catalog_, *server->loyalty_, *server->history_,
-          config.segmentation_config, config.maintainer);
-    }
+    server->history_ = std::make_unique<segmentation::AccountHistoryBook>(
+        store);  // Every replica can re-evaluate an account (after a loyalty change); only a maintainer
+                 // replica
+    // also follows the change feed in the background.
+    server->maintainer_ = std::make_unique<segmentation::MembershipMaintainer>(
+        store, clock, *server->scoring_client_, *server->catalog_, *server->loyalty_, *server->history_,
+        config.segmentation_config, config.maintainer);
     server->segmentation_ = std::make_unique<segmentation::SegmentationService>(
         store, clock, *server->scoring_client_, *server->catalog_, *server->loyalty_,
         config.segmentation_config, config.portfolio_targets, server->maintainer_.get());
@@ -88,7 +89,7 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
     args.SetMaxReceiveMessageSize(config.max_message_bytes);
     server->scoring_client_->Connect(server->server_->InProcessChannel(args));
   }
-  if (server->maintainer_ != nullptr) server->maintainer_->Start();
+  if (server->maintainer_ != nullptr && config.run_maintainer) server->maintainer_->Start();
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   for (const std::string& name : config.services) health->SetServingStatus(name, true);
   health->SetServingStatus(true);

@@ -19,9 +19,8 @@ namespace steward::segmentation {
 // from the scoring service through `scoring`. Thread-safe; calls block on the store and on the
 // scoring service, so gRPC handlers run them on a worker pool.
 class SegmentationService {
- public:
-  // `maintainer` may be null (a replica that serves reads only); when set, a loyalty change
-  // re-evaluates the account at once (its loyalty tier may move).
+ public:  // `maintainer` re-evaluates an account at once after a loyalty change (its tier may move); it need
+  // not be running its background loop. Null only in tests that do without.
   SegmentationService(Store& store, const Clock& clock, const ScoringClient& scoring, SegmentCatalog& catalog,
                       LoyaltyBook& loyalty, const v1::SegmentationConfig& config,
                       const v1::PortfolioTargets& targets, MembershipMaintainer* maintainer);
