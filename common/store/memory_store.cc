@@ -111,6 +111,14 @@ absl::StatusOr<std::vector<std::string>> MemoryStore::IndexScan(const std::strin
   return out;
 }
 
+std::optional<std::vector<std::string>> MemoryStore::TryIndexScanLocal(const std::string& index,
+                                                                       const std::string& start_after,
+                                                                       int limit) {
+  absl::StatusOr<std::vector<std::string>> page = IndexScan(index, start_after, limit);
+  if (!page.ok()) return std::nullopt;
+  return *std::move(page);
+}
+
 absl::Status MemoryStore::IndexRemove(const std::string& index, absl::Span<const std::string> members) {
   absl::MutexLock lock(&mu_);
   auto it = indexes_.find(index);

@@ -28,6 +28,10 @@ class MemoryStore final : public Store {
   absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
                                                      int limit) override;
   absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) override;
+  // Same as IndexScan: every index lives in this process.
+  std::optional<std::vector<std::string>> TryIndexScanLocal(const std::string& index,
+                                                            const std::string& start_after,
+                                                            int limit) override;
   // Entry ids are "<n>-0" with n counting from 1 in each log.
   absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
                                                 int limit) override;

@@ -526,14 +526,15 @@ absl::Status RedisStore::IndexAdd(const std::string& index, absl::Span<const std
   Command zadd;
   zadd.Add("ZADD").Add(index);
   for (const std::string& member : members) zadd.Add("0").Add(member);
-  return Call(zadd, /*may_repeat=*/true).status();
+  DropLocal({&index, 1});  // before and after, as in Put
+  absl::Status status = Call(zadd, /*may_repeat=*/true).status();
+  DropLocal({&index, 1});
+  return status;
 }
 
-absl::StatusOr<std::vector<std::string>> RedisStore::IndexScan(const std::string& index,
-                                                               const std::string& start_after, int limit) {
-  std::vector<std::string> out;
-  // LIMIT with a negative count means "all" to Redis; the contract means "none".
-  if (limit <= 0) return out;
+// ZRANGEBYLEX of up to `limit` (> 0) members after `start_after`.
+RedisStore::Command RedisStore::IndexRangeCommand(const std::string& index, const std::string& start_after,
+                                                  int limit) {
   Command range;
   range.Add("ZRANGEBYLEX").Add(index);
   if (start_after.empty()) {
@@ -542,13 +543,24 @@ absl::StatusOr<std::vector<std::string>> RedisStore::IndexScan(const std::string
     range.AddOwned(absl::StrCat("(", start_after));
   }
   range.Add("+").Add("LIMIT").Add("0").AddOwned(absl::StrCat(limit));
-  absl::StatusOr<ReplyPtr> reply = Call(range, /*may_repeat=*/true);
-  if (!reply.ok()) return reply.status();
-  const redisReply& array = **reply;
+  return range;
+}
+
+namespace {
+
+std::string IndexPageKey(const std::string& start_after, int limit) {
+  return absl::StrCat(limit, ":", start_after);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> RedisStore::ParseMembers(const redisReply& array) const {
+  if (array.type == REDIS_REPLY_ERROR) return ReplyErrorStatus("ZRANGEBYLEX", array);
   if (array.type != REDIS_REPLY_ARRAY) {
     return absl::InternalError(
         absl::StrCat("redis ", endpoint_, ": ZRANGEBYLEX returned an unexpected reply"));
   }
+  std::vector<std::string> out;
   out.reserve(array.elements);
   for (size_t i = 0; i < array.elements; ++i) {
     const redisReply& element = *array.element[i];
@@ -561,12 +573,67 @@ absl::StatusOr<std::vector<std::string>> RedisStore::IndexScan(const std::string
   return out;
 }
 
+absl::StatusOr<std::vector<std::string>> RedisStore::IndexScan(const std::string& index,
+                                                               const std::string& start_after, int limit) {
+  // LIMIT with a negative count means "all" to Redis; the contract means "none".
+  if (limit <= 0) return std::vector<std::string>();
+  absl::StatusOr<ReplyPtr> reply = Call(IndexRangeCommand(index, start_after, limit), /*may_repeat=*/true);
+  if (!reply.ok()) return reply.status();
+  return ParseMembers(**reply);
+}
+
+absl::StatusOr<std::vector<std::string>> RedisStore::IndexScanAndTrack(const std::string& index,
+                                                                       const std::string& start_after,
+                                                                       int limit) {
+  uint64_t seq = 0;
+  bool enabled = false;
+  {
+    absl::ReaderMutexLock lock(&cache_mu_);
+    enabled = caching_enabled_;  // as in GetAndTrack: any change from here on voids the reply
+    seq = invalidation_seq_;
+  }
+  if (!enabled || limit <= 0) return IndexScan(index, start_after, limit);
+  std::vector<Command> commands;
+  commands.reserve(2);
+  commands.push_back(Command{"CLIENT", "CACHING", "yes"});
+  commands.push_back(IndexRangeCommand(index, start_after, limit));
+  absl::StatusOr<std::vector<ReplyPtr>> replies = RoundTrip(commands, /*may_repeat=*/true);
+  if (!replies.ok()) return replies.status();
+  absl::StatusOr<std::vector<std::string>> members = ParseMembers(*(*replies)[1]);
+  if (!members.ok()) return members.status();
+  if ((*replies)[0]->type != REDIS_REPLY_STATUS) return members;  // a connection without tracking
+  absl::MutexLock lock(&cache_mu_);
+  if (!caching_enabled_ || invalidation_seq_ != seq) return members;
+  // Pages share the record cache's bound, at a page apiece; past it they start over.
+  if (index_page_count_ >= static_cast<size_t>(options_.local_cache_max_entries)) {
+    index_pages_.clear();
+    index_page_count_ = 0;
+  }
+  auto [it, added] = index_pages_[index].insert_or_assign(IndexPageKey(start_after, limit), *members);
+  if (added) ++index_page_count_;
+  return members;
+}
+
+std::optional<std::vector<std::string>> RedisStore::TryIndexScanLocal(const std::string& index,
+                                                                      const std::string& start_after,
+                                                                      int limit) {
+  absl::ReaderMutexLock lock(&cache_mu_);
+  auto pages = index_pages_.find(index);
+  if (pages == index_pages_.end()) return std::nullopt;
+  auto page = pages->second.find(IndexPageKey(start_after, limit));
+  if (page == pages->second.end()) return std::nullopt;
+  return page->second;
+}
+
 absl::Status RedisStore::IndexRemove(const std::string& index, absl::Span<const std::string> members) {
   if (members.empty()) return absl::OkStatus();
   Command zrem;
   zrem.Add("ZREM").Add(index);
   for (const std::string& member : members) zrem.Add(member);
-  return Call(zrem, /*may_repeat=*/true).status();
+  DropLocal({&index, 1});  // before and after, as in Put
+  absl::Status status = Call(zrem, /*may_repeat=*/true).status();
+  DropLocal({&index, 1});
+  return status;
 }
 
 absl::StatusOr<std::vector<LogEntry>> RedisStore::LogRead(const std::string& log, const std::string& after,
@@ -950,7 +1017,7 @@ void RedisStore::ApplyInvalidation(const redisReply& message) {
   absl::MutexLock lock(&cache_mu_);
   for (size_t i = 0; i < payload->elements; ++i) {
     const redisReply& key = *payload->element[i];
-    if (key.type == REDIS_REPLY_STRING) cache_.erase(ReplyText(key));
+    if (key.type == REDIS_REPLY_STRING) EraseLocal(ReplyText(key));
   }
   ++invalidation_seq_;
 }
@@ -961,6 +1028,8 @@ void RedisStore::TrackingLost() {
   absl::MutexLock lock(&cache_mu_);
   caching_enabled_ = false;
   dropped.swap(cache_);
+  index_pages_.clear();
+  index_page_count_ = 0;
   ++invalidation_seq_;
 }
 
@@ -983,6 +1052,8 @@ void RedisStore::TrackingRestored(int64_t client_id) {
     absl::flat_hash_map<std::string, Record> dropped;
     absl::MutexLock lock(&cache_mu_);
     dropped.swap(cache_);
+    index_pages_.clear();
+    index_page_count_ = 0;
     ++invalidation_seq_;
     caching_enabled_ = true;
   }
@@ -1000,6 +1071,8 @@ void RedisStore::TrackingRegistrationFailed(int64_t client_id, absl::string_view
     if (!caching_enabled_ || redirect_id_.load() != client_id) return;
     caching_enabled_ = false;
     dropped.swap(cache_);
+    index_pages_.clear();
+    index_page_count_ = 0;
     ++invalidation_seq_;
   }
   Log(LogLevel::kWarning, "redis_tracking_unavailable",
@@ -1010,10 +1083,10 @@ void RedisStore::DropLocal(absl::Span<const Write> writes) {
   if (!options_.client_side_caching) return;
   absl::MutexLock lock(&cache_mu_);
   for (const Write& write : writes) {
-    cache_.erase(write.key);
-    for (const AlsoWrite& also : write.also_write) cache_.erase(also.key);
-    for (const Append& append : write.appends) cache_.erase(append.key);
-    for (const std::string& key : write.also_delete) cache_.erase(key);
+    EraseLocal(write.key);
+    for (const AlsoWrite& also : write.also_write) EraseLocal(also.key);
+    for (const Append& append : write.appends) EraseLocal(append.key);
+    for (const std::string& key : write.also_delete) EraseLocal(key);
   }
   ++invalidation_seq_;
 }
@@ -1021,7 +1094,7 @@ void RedisStore::DropLocal(absl::Span<const Write> writes) {
 void RedisStore::DropLocal(absl::Span<const std::string> keys) {
   if (!options_.client_side_caching) return;
   absl::MutexLock lock(&cache_mu_);
-  for (const std::string& key : keys) cache_.erase(key);
+  for (const std::string& key : keys) EraseLocal(key);
   ++invalidation_seq_;
 }
 
@@ -1030,7 +1103,17 @@ void RedisStore::ClearLocal() {
   absl::flat_hash_map<std::string, Record> dropped;  // destroyed outside the lock
   absl::MutexLock lock(&cache_mu_);
   dropped.swap(cache_);
+  index_pages_.clear();
+  index_page_count_ = 0;
   ++invalidation_seq_;
+}
+
+void RedisStore::EraseLocal(absl::string_view key) {
+  cache_.erase(key);
+  if (auto pages = index_pages_.find(key); pages != index_pages_.end()) {
+    index_page_count_ -= pages->second.size();
+    index_pages_.erase(pages);
+  }
 }
 
 }  // namespace steward

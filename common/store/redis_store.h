@@ -107,6 +107,13 @@ class RedisStore final : public Store {
   absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
                                                      int limit) override;
   absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) override;
+  // ZRANGEBYLEX with CLIENT CACHING, holding the page until Redis reports a change of the index.
+  absl::StatusOr<std::vector<std::string>> IndexScanAndTrack(const std::string& index,
+                                                             const std::string& start_after,
+                                                             int limit) override;
+  std::optional<std::vector<std::string>> TryIndexScanLocal(const std::string& index,
+                                                            const std::string& start_after,
+                                                            int limit) override;
   // XRANGE over a stream; ids are Redis stream ids ("<milliseconds>-<sequence>").
   absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
                                                 int limit) override;
@@ -216,6 +223,14 @@ class RedisStore final : public Store {
   // Local cache. Lock order: cache_mu_ and mu_ are never held together.
   absl::Mutex cache_mu_;
   absl::flat_hash_map<std::string, Record> cache_ ABSL_GUARDED_BY(cache_mu_);
+  // Tracked index pages, by index, then by "<limit>:<start_after>"; dropped with the index's key.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, std::vector<std::string>>> index_pages_
+      ABSL_GUARDED_BY(cache_mu_);
+  std::size_t index_page_count_ ABSL_GUARDED_BY(cache_mu_) = 0;
+  // Drops a key's local copy, record or index pages.
+  void EraseLocal(absl::string_view key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(cache_mu_);
+  absl::StatusOr<std::vector<std::string>> ParseMembers(const redisReply& array) const;
+  static Command IndexRangeCommand(const std::string& index, const std::string& start_after, int limit);
   // Bumped by every invalidation, every write through this store, and every loss or restore of
   // tracking. GetAndTrack holds its result only if this did not move during its round trip, so an
   // invalidation that overtakes the reply it concerns can never leave a stale copy behind.

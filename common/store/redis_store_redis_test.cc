@@ -262,6 +262,32 @@ TEST_F(RedisStoreTest, AnotherReplicasWriteInvalidatesTheLocalCopy) {
   std::cerr << "invalidation latency: " << absl::FormatDuration(invalidation_latency) << "\n";
 }
 
+TEST_F(RedisStoreTest, AnotherReplicasIndexChangeInvalidatesTheLocalPages) {
+  absl::StatusOr<std::unique_ptr<RedisStore>> other = RedisStore::Connect(ShortTimeouts(server_.port()));
+  ASSERT_TRUE(other.ok()) << other.status();
+  RedisStore& a = *store_;
+  RedisStore& b = **other;
+  ASSERT_TRUE(b.IndexAdd("members:x", {"a", "b"}).ok());
+  ASSERT_TRUE(b.IndexAdd("members:y", {"k"}).ok());
+  auto held = [&](const std::string& index) {
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      if (!a.IndexScanAndTrack(index, "", 10).ok()) return false;
+      if (a.TryIndexScanLocal(index, "", 10).has_value()) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(held("members:x")) << "tracked page never answered locally";
+  ASSERT_TRUE(held("members:y"));
+
+  ASSERT_TRUE(b.IndexRemove("members:x", {"a"}).ok());
+  EXPECT_TRUE(Eventually([&] { return !a.TryIndexScanLocal("members:x", "", 10).has_value(); }))
+      << "the other replica's change never invalidated the local page";
+  // Only the changed index goes.
+  EXPECT_TRUE(a.TryIndexScanLocal("members:y", "", 10).has_value());
+  ASSERT_TRUE(held("members:x"));
+  EXPECT_EQ(*a.TryIndexScanLocal("members:x", "", 10), std::vector<std::string>{"b"});
+}
+
 TEST_F(RedisStoreTest, RedisRestartTurnsLocalCachingOffUntilTrackingIsBack) {
   ASSERT_TRUE(store_->Put({Set("k", "before")}).ok());
   ASSERT_TRUE(TrackUntilHeld(*store_, "k").has_value());

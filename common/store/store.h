@@ -125,8 +125,27 @@ class Store {
 
   // Returns up to `limit` members of the index in byte order, strictly after `start_after` (empty:
   // from the start).
-  virtual absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index,
-                                                             const std::string& start_after, int limit) = 0;
+  virtual absl::StatusOr<std::vector<std::string>> IndexScan(
+      const std::string& index, const std::string& start_after,
+      int limit) = 0;  // IndexScan, asking the backend, as GetAndTrack does, to keep this process's copy of
+                       // the page exact
+  // until the index changes, so that TryIndexScanLocal may answer the same page without I/O. A
+  // backend may hold nothing; the result is IndexScan's either way.
+  virtual absl::StatusOr<std::vector<std::string>> IndexScanAndTrack(const std::string& index,
+                                                                     const std::string& start_after,
+                                                                     int limit) {
+    return IndexScan(index, start_after, limit);
+  }
+
+  // The page of IndexScan(index, start_after, limit) from this process's tracked copy, without I/O and
+  // without waiting on anything slow, or nullopt (then call IndexScanAndTrack). The same freshness as
+  // TryGetLocal: a change through this Store object at once, another process's once its invalidation
+  // arrives.
+  virtual std::optional<std::vector<std::string>> TryIndexScanLocal(const std::string& index,
+                                                                    const std::string& start_after,
+                                                                    int limit) {
+    return std::nullopt;
+  }
 
   // Removes `members` from the named sorted index; members not in it are fine.
   virtual absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) = 0;

@@ -181,6 +181,15 @@ absl::StatusOr<std::shared_ptr<const CatalogSnapshot>> SegmentCatalog::Current()
   return Load(version);
 }
 
+std::shared_ptr<const CatalogSnapshot> SegmentCatalog::TryCurrentLocally() {
+  const std::string version_key(kCatalogVersionKey);
+  std::optional<std::vector<Record>> local = store_.TryGetLocal({&version_key, 1});
+  if (!local.has_value()) return nullptr;
+  absl::MutexLock lock(&mu_);
+  if (snapshot_ == nullptr || snapshot_->version != (*local)[0].version) return nullptr;
+  return snapshot_;
+}
+
 absl::StatusOr<std::shared_ptr<const CatalogSnapshot>> SegmentCatalog::Load(uint64_t version) {
   auto ids = store_.IndexScan(std::string(kSegmentIndex), "", kMaxCustomSegments);
   if (!ids.ok()) return ids.status();

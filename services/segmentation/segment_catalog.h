@@ -41,10 +41,12 @@ class SegmentCatalog {
   // Custom segments one deployment may define; a limit keeps every evaluation cheap.
   static constexpr int kMaxCustomSegments = 500;
 
-  SegmentCatalog(Store& store, const Clock& clock, const v1::SegmentationConfig& config);
-
-  // The current catalogue; one tracked read (normally no I/O) when nothing changed.
+  SegmentCatalog(Store& store, const Clock& clock,
+                 const v1::SegmentationConfig& config);  // The current catalogue; one tracked read (normally
+                                                         // no I/O) when nothing changed.
   absl::StatusOr<std::shared_ptr<const CatalogSnapshot>> Current();
+  // The current catalogue if that needs no I/O at all, else null (then call Current).
+  std::shared_ptr<const CatalogSnapshot> TryCurrentLocally();
 
   absl::StatusOr<v1::Segment> Create(const v1::Segment& segment);
   absl::StatusOr<v1::Segment> Update(const v1::Segment& segment);

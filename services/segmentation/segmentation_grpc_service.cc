@@ -1,5 +1,8 @@
 #include "services/segmentation/segmentation_grpc_service.h"
 
+#include <optional>
+#include <utility>
+
 #include "common/grpc_handler.h"
 
 namespace steward::segmentation {
@@ -7,6 +10,14 @@ namespace steward::segmentation {
 grpc::ServerUnaryReactor* SegmentationServiceImpl::GetAccountSegments(
     grpc::CallbackServerContext* context, const v1::GetAccountSegmentsRequest* request,
     v1::GetAccountSegmentsResponse* response) {
+  // Answered on gRPC's thread when this process holds what the answer needs; else on the pool.
+  if (std::optional<v1::GetAccountSegmentsResponse> local = service_.TryGetAccountSegmentsLocally(*request);
+      local.has_value()) {
+    *response = *std::move(local);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
   return HandleOnPool(context, pool_, response,
                       [this, request] { return service_.GetAccountSegments(*request); });
 }
@@ -44,6 +55,14 @@ grpc::ServerUnaryReactor* SegmentationServiceImpl::DeleteSegment(grpc::CallbackS
 grpc::ServerUnaryReactor* SegmentationServiceImpl::ListSegmentMembers(
     grpc::CallbackServerContext* context, const v1::ListSegmentMembersRequest* request,
     v1::ListSegmentMembersResponse* response) {
+  // Answered on gRPC's thread when this process holds what the answer needs; else on the pool.
+  if (std::optional<v1::ListSegmentMembersResponse> local = service_.TryListSegmentMembersLocally(*request);
+      local.has_value()) {
+    *response = *std::move(local);
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
   return HandleOnPool(context, pool_, response,
                       [this, request] { return service_.ListSegmentMembers(*request); });
 }

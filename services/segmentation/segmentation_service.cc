@@ -100,7 +100,11 @@ absl::StatusOr<v1::GetAccountSegmentsResponse> SegmentationService::GetAccountSe
       record = std::move((*read)[0]);
     }
     // Not evaluated yet (a brand-new account): evaluate now, which also answers NOT_FOUND.
-    if (record.has_value()) return FromMaintained(request.account_id(), *record);
+    if (record.has_value()) {
+      auto catalog = catalog_.Current();
+      if (!catalog.ok()) return catalog.status();
+      return FromMaintained(request.account_id(), *record, **catalog);
+    }
   }
   auto account = scoring_.GetAccount(request.account_id());
   if (!account.ok()) return account.status();
@@ -126,14 +130,27 @@ absl::StatusOr<v1::GetAccountSegmentsResponse> SegmentationService::GetAccountSe
   return response;
 }
 
+std::optional<v1::GetAccountSegmentsResponse> SegmentationService::TryGetAccountSegmentsLocally(
+    const v1::GetAccountSegmentsRequest& request) {
+  if (request.evaluate_now() || !scoring::ValidateAccountId("account_id", request.account_id()).ok()) {
+    return std::nullopt;
+  }
+  std::shared_ptr<const CatalogSnapshot> catalog = catalog_.TryCurrentLocally();
+  if (catalog == nullptr) return std::nullopt;
+  const std::string key = MembershipsKey(request.account_id());
+  std::optional<std::vector<Record>> local = store_.TryGetLocal({&key, 1});
+  if (!local.has_value()) return std::nullopt;
+  auto response = FromMaintained(request.account_id(), (*local)[0], *catalog);
+  if (!response.ok()) return std::nullopt;
+  return *std::move(response);
+}
+
 absl::StatusOr<v1::GetAccountSegmentsResponse> SegmentationService::FromMaintained(
-    const std::string& account_id, const Record& record) {
+    const std::string& account_id, const Record& record, const CatalogSnapshot& catalog) {
   v1::AccountMemberships memberships;
   if (!memberships.ParseFromString(record.value)) {
     return absl::InternalError(absl::StrCat("membership record of \"", account_id, "\" is corrupt"));
   }
-  auto catalog = catalog_.Current();
-  if (!catalog.ok()) return catalog.status();
   // Built-in segmentations in their fixed order, then custom segments by id (the record is by id).
   struct Entry {
     std::size_t rank;
@@ -159,7 +176,7 @@ absl::StatusOr<v1::GetAccountSegmentsResponse> SegmentationService::FromMaintain
   for (const Entry& entry : order) {
     const std::string& id = memberships.segment_ids(entry.index);
     // A custom segment deleted since the evaluation is gone from the answer at once.
-    const v1::Segment* segment = (*catalog)->Find(id);
+    const v1::Segment* segment = catalog.Find(id);
     if (segment == nullptr) continue;
     v1::SegmentAssignment& a = *response.add_assignments();
     const std::size_t slash = id.find('/');
@@ -240,15 +257,35 @@ absl::StatusOr<v1::ListSegmentMembersResponse> SegmentationService::ListSegmentM
   if (!start_after.ok()) return start_after.status();
   auto catalog = CatalogWith(request.segment_id());
   if (!catalog.ok()) return catalog.status();
-  // One extra id tells whether another page follows.
-  auto ids = store_.IndexScan(MembersIndex(request.segment_id()), *start_after, *page_size + 1);
+  // One extra id tells whether another page follows. Tracked, so that the next call for this page
+  // can be answered by TryListSegmentMembersLocally.
+  auto ids = store_.IndexScanAndTrack(MembersIndex(request.segment_id()), *start_after, *page_size + 1);
   if (!ids.ok()) return ids.status();
+  return MembersPage(*std::move(ids), *page_size);
+}
+
+v1::ListSegmentMembersResponse SegmentationService::MembersPage(std::vector<std::string> members,
+                                                                int page_size) {
   v1::ListSegmentMembersResponse response;
-  const bool more = static_cast<int>(ids->size()) > *page_size;
-  if (more) ids->pop_back();
-  for (std::string& id : *ids) response.add_account_ids(std::move(id));
+  const bool more = static_cast<int>(members.size()) > page_size;
+  if (more) members.pop_back();
+  for (std::string& id : members) response.add_account_ids(std::move(id));
   if (more) response.set_next_page_token(absl::WebSafeBase64Escape(*response.account_ids().rbegin()));
   return response;
+}
+
+std::optional<v1::ListSegmentMembersResponse> SegmentationService::TryListSegmentMembersLocally(
+    const v1::ListSegmentMembersRequest& request) {
+  auto page_size = PageSize(request.page_size());
+  if (!page_size.ok()) return std::nullopt;
+  auto start_after = StartAfter(request.page_token(), "ListSegmentMembers");
+  if (!start_after.ok() || !CheckSegmentIdGiven(request.segment_id()).ok()) return std::nullopt;
+  std::shared_ptr<const CatalogSnapshot> catalog = catalog_.TryCurrentLocally();
+  if (catalog == nullptr || catalog->Find(request.segment_id()) == nullptr) return std::nullopt;
+  std::optional<std::vector<std::string>> members =
+      store_.TryIndexScanLocal(MembersIndex(request.segment_id()), *start_after, *page_size + 1);
+  if (!members.has_value()) return std::nullopt;
+  return MembersPage(*std::move(members), *page_size);
 }
 
 absl::StatusOr<v1::GetSegmentStatsResponse> SegmentationService::GetSegmentStats(

@@ -34,6 +34,14 @@ class SegmentationService {
   absl::StatusOr<v1::DeleteSegmentResponse> DeleteSegment(const v1::DeleteSegmentRequest& request);
   absl::StatusOr<v1::ListSegmentMembersResponse> ListSegmentMembers(
       const v1::ListSegmentMembersRequest& request);
+  // Fast paths of GetAccountSegments (maintained view) and ListSegmentMembers: the answer from this
+  // process's tracked copies (Store::TryGetLocal, TryIndexScanLocal), with no I/O, so that a gRPC
+  // handler may call them on its own thread; nullopt whenever they cannot answer that way (then call
+  // the full method, which also reports any error).
+  std::optional<v1::GetAccountSegmentsResponse> TryGetAccountSegmentsLocally(
+      const v1::GetAccountSegmentsRequest& request);
+  std::optional<v1::ListSegmentMembersResponse> TryListSegmentMembersLocally(
+      const v1::ListSegmentMembersRequest& request);
   absl::StatusOr<v1::GetSegmentStatsResponse> GetSegmentStats(const v1::GetSegmentStatsRequest& request);
   absl::StatusOr<v1::ListMembershipEventsResponse> ListMembershipEvents(
       const v1::ListMembershipEventsRequest& request);
@@ -54,7 +62,10 @@ class SegmentationService {
   void Reevaluate(const std::string& account_id);
   // GetAccountSegments' answer from an account's maintained membership record.
   absl::StatusOr<v1::GetAccountSegmentsResponse> FromMaintained(const std::string& account_id,
-                                                                const Record& record);
+                                                                const Record& record,
+                                                                const CatalogSnapshot& catalog);
+  // A page of members from `members` (one more than asked, when another page follows).
+  static v1::ListSegmentMembersResponse MembersPage(std::vector<std::string> members, int page_size);
 
   Store& store_;
   const Clock& clock_;
