@@ -233,6 +233,32 @@ TEST_P(ScoringApiTest, ReplayingABatchChangesNothing) {
   EXPECT_EQ(after_first.health().score(), after_second.health().score());
 }
 
+TEST_P(ScoringApiTest, APartlyReplayedBatchRecordsOnlyItsNewEventsOnEveryAccount) {
+  ASSERT_TRUE(Upsert(BasicAccount("p1")).ok());
+  ASSERT_TRUE(Upsert(BasicAccount("p2")).ok());
+  const absl::Time t = kStart - absl::Hours(2);
+  ASSERT_TRUE(
+      Record({MakeEvent("p1", "a", v1::EVENT_TYPE_LOGIN, t), MakeEvent("p2", "a", v1::EVENT_TYPE_LOGIN, t)})
+          .ok());
+  // p1 gets one old id and one new, p2 only new ones: each account is de-duplicated on its own.
+  v1::RecordEventsResponse response;
+  ASSERT_TRUE(
+      Record({MakeEvent("p1", "a", v1::EVENT_TYPE_LOGIN, t), MakeEvent("p1", "b", v1::EVENT_TYPE_LOGIN, t),
+              MakeEvent("p2", "b", v1::EVENT_TYPE_LOGIN, t), MakeEvent("p2", "c", v1::EVENT_TYPE_LOGIN, t)},
+             &response)
+          .ok());
+  EXPECT_EQ(response.recorded(), 3);
+  EXPECT_EQ(response.duplicates(), 1);
+  EXPECT_EQ(Feature(Scores("p1"), "logins_30d"), 2);
+  EXPECT_EQ(Feature(Scores("p2"), "logins_30d"), 3);
+  // An id is remembered for the de-duplication window (7 days) only: after it, it counts again.
+  clock_.Advance(absl::Hours(24 * 8));
+  ASSERT_TRUE(
+      Record({MakeEvent("p1", "a", v1::EVENT_TYPE_LOGIN, clock_.Now() - absl::Hours(1))}, &response).ok());
+  EXPECT_EQ(response.recorded(), 1);
+  EXPECT_EQ(response.duplicates(), 0);
+}
+
 TEST_P(ScoringApiTest, UnknownAccountIsNotFound) {
   v1::GetScoresRequest request;
   request.set_account_id("ghost");

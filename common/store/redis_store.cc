@@ -40,6 +40,8 @@ constexpr absl::Duration kHeartbeatMinTimeout = absl::Seconds(1);
 // Reconnect backoff of the invalidation connection: doubles from min to max.
 constexpr absl::Duration kListenBackoffMin = absl::Milliseconds(50);
 constexpr absl::Duration kListenBackoffMax = absl::Seconds(1);
+// Index pages held locally (IndexScanAndTrack): ~2.5 KB each for a page of 100 ids, so ~10 MB.
+constexpr std::size_t kMaxIndexPages = 4096;
 
 // Put's atomic step. KEYS = [key, guard keys..., also_write keys..., append keys..., log keys...,
 // also_delete keys...]; ARGV = [expected version as 16 hex digits, or "-" for an unconditional write;
@@ -604,8 +606,9 @@ absl::StatusOr<std::vector<std::string>> RedisStore::IndexScanAndTrack(const std
   if ((*replies)[0]->type != REDIS_REPLY_STATUS) return members;  // a connection without tracking
   absl::MutexLock lock(&cache_mu_);
   if (!caching_enabled_ || invalidation_seq_ != seq) return members;
-  // Pages share the record cache's bound, at a page apiece; past it they start over.
-  if (index_page_count_ >= static_cast<size_t>(options_.local_cache_max_entries)) {
+  // A page holds up to `limit` members (often a hundred or more), so pages get their own, smaller
+  // bound; past it they start over.
+  if (index_page_count_ >= kMaxIndexPages) {
     index_pages_.clear();
     index_page_count_ = 0;
   }
