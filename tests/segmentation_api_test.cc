@@ -312,6 +312,32 @@ TEST_P(SegmentationApiTest, CustomSegmentPicksUpAnAccountWhoseScoreCrossesItsThr
       [&] { return HasEvent(MembershipEvents(), "acme", "thriving", v1::MEMBERSHIP_CHANGE_LEFT); }));
 }
 
+TEST_P(SegmentationApiTest, TheDailyRebuildMovesAccountsWhoseSegmentsChangeWithTimeAlone) {
+  // Day 89 of its life: onboarding. Nothing happens to it; only the days pass.
+  v1::UpsertAccountRequest request;
+  request.mutable_account()->set_account_id("young");
+  request.mutable_account()->set_mrr(100);
+  *request.mutable_account()->mutable_start_time() = At(kStart - absl::Hours(24 * 89));
+  v1::UpsertAccountResponse response;
+  ASSERT_TRUE(scoring_->UpsertAccount(Context().get(), request, &response).ok());
+  ASSERT_TRUE(
+      Eventually([&] { return Members("lifecycle/onboarding") == std::vector<std::string>{"young"}; }));
+  const int rebuilds = server_->maintainer()->rebuilds();
+
+  clock_.Advance(absl::Hours(24 * 2));  // day 91, and more than the 24 h rebuild interval later
+  ASSERT_TRUE(Eventually([&] { return Members("lifecycle/adoption") == std::vector<std::string>{"young"}; }));
+  EXPECT_GT(server_->maintainer()->rebuilds(), rebuilds);
+  EXPECT_THAT(Members("lifecycle/onboarding"), ElementsAre());
+  const std::vector<v1::MembershipEvent> log = MembershipEvents();
+  EXPECT_TRUE(HasEvent(log, "young", "lifecycle/onboarding", v1::MEMBERSHIP_CHANGE_LEFT));
+  EXPECT_TRUE(HasEvent(log, "young", "lifecycle/adoption", v1::MEMBERSHIP_CHANGE_ENTERED));
+  for (const v1::MembershipEvent& e : log) {
+    if (e.segment_id() == "lifecycle/onboarding" && e.change() == v1::MEMBERSHIP_CHANGE_LEFT) {
+      EXPECT_THAT(e.reason(), HasSubstr("lifecycle/adoption"));
+    }
+  }
+}
+
 TEST_P(SegmentationApiTest, StatsCountMembersRevenueAndHealthFromMaintainedCounters) {
   Upsert("big", 30000);  // CLV above 10,000: high tier
   Upsert("small-1", 1);  // CLV well under 1,000: low tier
