@@ -25,22 +25,12 @@
 namespace steward {
 namespace {
 
+using testing::RunCommand;
+using testing::SourceDir;
+using testing::StewardBinary;
+
 using ::testing::HasSubstr;
 using HealthStatus = grpc::health::v1::HealthCheckResponse;
-
-std::string SourceDir() { return std::getenv("STEWARD_SOURCE_DIR"); }
-std::string StewardBinary() { return absl::StrCat(std::getenv("STEWARD_BINARY_DIR"), "/server/steward"); }
-
-// Runs a shell command and returns its exit code and combined output.
-std::pair<int, std::string> RunCommand(const std::string& command) {
-  std::string output;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return {-1, ""};
-  char buffer[4096];
-  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
-  const int status = pclose(pipe);
-  return {WEXITSTATUS(status), output};
-}
 
 class BlackBoxTest : public ::testing::Test {
  protected:

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -122,6 +123,20 @@ absl::StatusOr<int> ChildProcess::WaitForServerPort(absl::Duration timeout) cons
     return absl::InternalError(absl::StrCat("no port in: ", *line));
   }
   return port;
+}
+
+std::string SourceDir() { return std::getenv("STEWARD_SOURCE_DIR"); }
+
+std::string StewardBinary() { return absl::StrCat(std::getenv("STEWARD_BINARY_DIR"), "/server/steward"); }
+
+std::pair<int, std::string> RunCommand(const std::string& command) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return {-1, ""};
+  char buffer[4096];
+  while (size_t n = fread(buffer, 1, sizeof(buffer), pipe)) output.append(buffer, n);
+  const int status = pclose(pipe);
+  return {WEXITSTATUS(status), output};
 }
 
 }  // namespace steward::testing

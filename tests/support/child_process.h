@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -44,5 +45,13 @@ class ChildProcess {
   std::string log_path_;
   pid_t pid_ = -1;
 };
+
+// The source tree and the build tree of the test run (ctest sets STEWARD_SOURCE_DIR and
+// STEWARD_BINARY_DIR), and the built `steward` binary.
+std::string SourceDir();
+std::string StewardBinary();
+
+// Runs a shell command; returns its exit code and its output (stdout and stderr together).
+std::pair<int, std::string> RunCommand(const std::string& command);
 
 }  // namespace steward::testing

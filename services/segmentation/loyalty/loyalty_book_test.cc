@@ -23,6 +23,7 @@
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "services/segmentation/loyalty/loyalty_config.h"
+#include "tests/support/forwarding_store.h"
 
 namespace steward::segmentation {
 namespace {
@@ -71,11 +72,8 @@ v1::Event MakeEvent(const std::string& id, v1::EventType type, const std::string
 
 // A Store that forwards to a MemoryStore, checks that every key of a write carries the account's hash
 // tag, and can run a hook before a Put (to stage a race) or refuse a number of Puts (a lost race).
-class TestStore final : public Store {
+class TestStore final : public steward::testing::ForwardingStore {
  public:
-  absl::StatusOr<std::vector<std::optional<Record>>> Get(absl::Span<const std::string> keys) override {
-    return memory_.Get(keys);
-  }
   absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) override {
     std::function<void()> hook;
     {
@@ -96,34 +94,12 @@ class TestStore final : public Store {
       for (const AlsoWrite& also : write.also_write) EXPECT_THAT(also.key, HasSubstr(tag));
       EXPECT_TRUE(write.expected_version.has_value()) << write.key;
     }
-    absl::StatusOr<std::vector<bool>> applied = memory_.Put(writes);
+    absl::StatusOr<std::vector<bool>> applied = ForwardingStore::Put(writes);
     if (applied.ok()) {
       absl::MutexLock lock(&mu_);
       for (bool done : *applied) conflicts_ += done ? 0 : 1;
     }
     return applied;
-  }
-  absl::Status Delete(absl::Span<const std::string> keys) override { return memory_.Delete(keys); }
-  absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(
-      absl::Span<const std::string> keys) override {
-    return memory_.GetAndTrack(keys);
-  }
-  std::optional<std::vector<Record>> TryGetLocal(absl::Span<const std::string> keys) override {
-    return memory_.TryGetLocal(keys);
-  }
-  absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override {
-    return memory_.IndexAdd(index, members);
-  }
-  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
-                                                     int limit) override {
-    return memory_.IndexScan(index, start_after, limit);
-  }
-  absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) override {
-    return memory_.IndexRemove(index, members);
-  }
-  absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
-                                                int limit) override {
-    return memory_.LogRead(log, after, limit);
   }
 
   void BeforeNextPut(std::function<void()> hook) {
@@ -145,7 +121,6 @@ class TestStore final : public Store {
   }
 
  private:
-  MemoryStore memory_;
   absl::Mutex mu_;
   std::function<void()> before_put_ ABSL_GUARDED_BY(mu_);
   int refuse_ ABSL_GUARDED_BY(mu_) = 0;

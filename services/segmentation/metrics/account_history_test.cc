@@ -12,6 +12,7 @@
 #include "common/store/memory_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/forwarding_store.h"
 
 namespace steward::segmentation {
 namespace {
@@ -368,52 +369,24 @@ TEST_F(AccountHistoryTest, SetScoresWritesOnlyChanges) {
 }
 
 // A store that lets another writer change the record right before this process's first write of it.
-class RacingStore final : public Store {
+class RacingStore final : public steward::testing::ForwardingStore {
  public:
-  absl::StatusOr<std::vector<std::optional<Record>>> Get(absl::Span<const std::string> keys) override {
-    return inner_.Get(keys);
-  }
   absl::StatusOr<std::vector<bool>> Put(absl::Span<const Write> writes) override {
     if (races_left_ > 0) {
       --races_left_;
       Write rival;
       rival.key = writes[0].key;
       v1::PortfolioHistoryRecord record;
-      auto read = inner_.Get({&rival.key, 1});
+      auto read = ForwardingStore::Get({&rival.key, 1});
       if (read.ok() && (*read)[0].has_value()) record.ParseFromString((*read)[0]->value);
       record.set_health(11);  // the rival's write
       rival.value = record.SerializeAsString();
-      if (auto put = inner_.Put({&rival, 1}); !put.ok()) return put.status();
+      if (auto put = ForwardingStore::Put({&rival, 1}); !put.ok()) return put.status();
     }
-    return inner_.Put(writes);
-  }
-  absl::Status Delete(absl::Span<const std::string> keys) override { return inner_.Delete(keys); }
-  absl::StatusOr<std::vector<std::optional<Record>>> GetAndTrack(
-      absl::Span<const std::string> keys) override {
-    return inner_.GetAndTrack(keys);
-  }
-  std::optional<std::vector<Record>> TryGetLocal(absl::Span<const std::string> keys) override {
-    return inner_.TryGetLocal(keys);
-  }
-  absl::Status IndexAdd(const std::string& index, absl::Span<const std::string> members) override {
-    return inner_.IndexAdd(index, members);
-  }
-  absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
-                                                     int limit) override {
-    return inner_.IndexScan(index, start_after, limit);
-  }
-  absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) override {
-    return inner_.IndexRemove(index, members);
-  }
-  absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
-                                                int limit) override {
-    return inner_.LogRead(log, after, limit);
+    return ForwardingStore::Put(writes);
   }
 
   int races_left_ = 0;
-
- private:
-  MemoryStore inner_;
 };
 
 TEST(AccountHistoryRaceTest, LostRacesAreRetriedAndKeepTheRivalsWrite) {
