@@ -56,7 +56,7 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
     // they wait for sit in the queue. Each service gets its own workers.
     server->segmentation_pool_ = std::make_unique<ThreadPool>(config.worker_threads, config.max_queued_calls);
     // The same client code whether scoring is in this process or elsewhere: only the channel differs.
-    server->scoring_client_ = std::make_unique<segmentation::ScoringClient>(config.scoring_deadline);
+    server->scoring_client_ = std::make_unique<scoring::ScoringClient>(config.scoring_deadline);
     if (!host_scoring) {
       grpc::ChannelArguments args;
       args.SetMaxReceiveMessageSize(config.max_message_bytes);

@@ -13,11 +13,11 @@
 #include "common/store/store.h"
 #include "common/thread_pool.h"
 #include "services/scoring/model/model_config.h"
+#include "services/scoring/scoring_client.h"
 #include "services/scoring/scoring_grpc_service.h"
 #include "services/scoring/scoring_service.h"
 #include "services/segmentation/loyalty/loyalty_book.h"
 #include "services/segmentation/membership.h"
-#include "services/segmentation/scoring_client.h"
 #include "services/segmentation/segment_catalog.h"
 #include "services/segmentation/segmentation_grpc_service.h"
 #include "services/segmentation/segmentation_service.h"
@@ -82,7 +82,7 @@ class StewardServer {
   std::unique_ptr<scoring::ScoringService> scoring_;
   std::unique_ptr<scoring::ScoringServiceImpl> scoring_grpc_;
   // Segmentation, in the order it is built (and the reverse of its teardown).
-  std::unique_ptr<segmentation::ScoringClient> scoring_client_;
+  std::unique_ptr<scoring::ScoringClient> scoring_client_;
   std::unique_ptr<segmentation::SegmentCatalog> catalog_;
   std::unique_ptr<segmentation::LoyaltyBook> loyalty_;
   std::unique_ptr<segmentation::AccountHistoryBook> history_;

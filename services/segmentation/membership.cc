@@ -117,10 +117,10 @@ struct MembershipMaintainer::Tally {
   }
 };
 
-MembershipMaintainer::MembershipMaintainer(Store& store, const Clock& clock, const ScoringClient& scoring,
-                                           SegmentCatalog& catalog, LoyaltyBook& loyalty,
-                                           AccountHistoryBook& history, const v1::SegmentationConfig& config,
-                                           MaintainerOptions options)
+MembershipMaintainer::MembershipMaintainer(Store& store, const Clock& clock,
+                                           const scoring::ScoringClient& scoring, SegmentCatalog& catalog,
+                                           LoyaltyBook& loyalty, AccountHistoryBook& history,
+                                           const v1::SegmentationConfig& config, MaintainerOptions options)
     : store_(store),
       clock_(clock),
       scoring_(scoring),

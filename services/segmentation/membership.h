@@ -11,10 +11,10 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/store/store.h"
+#include "services/scoring/scoring_client.h"
 #include "services/segmentation/account_view.h"
 #include "services/segmentation/loyalty/loyalty_book.h"
 #include "services/segmentation/metrics/account_history.h"
-#include "services/segmentation/scoring_client.h"
 #include "services/segmentation/segment_catalog.h"
 #include "steward/v1/segmentation_config.pb.h"
 
@@ -52,7 +52,7 @@ struct MaintainerOptions {
 // with several, a rebuild can overwrite another's concurrent increments until the next rebuild.
 class MembershipMaintainer {
  public:
-  MembershipMaintainer(Store& store, const Clock& clock, const ScoringClient& scoring,
+  MembershipMaintainer(Store& store, const Clock& clock, const scoring::ScoringClient& scoring,
                        SegmentCatalog& catalog, LoyaltyBook& loyalty, AccountHistoryBook& history,
                        const v1::SegmentationConfig& config, MaintainerOptions options);
   ~MembershipMaintainer();
@@ -82,7 +82,7 @@ class MembershipMaintainer {
 
   Store& store_;
   const Clock& clock_;
-  const ScoringClient& scoring_;
+  const scoring::ScoringClient& scoring_;
   SegmentCatalog& catalog_;
   LoyaltyBook& loyalty_;
   AccountHistoryBook& history_;

@@ -46,9 +46,9 @@ absl::Status CheckSegmentIdGiven(const std::string& segment_id) {
 
 }  // namespace
 
-SegmentationService::SegmentationService(Store& store, const Clock& clock, const ScoringClient& scoring,
-                                         SegmentCatalog& catalog, LoyaltyBook& loyalty,
-                                         const v1::SegmentationConfig& config,
+SegmentationService::SegmentationService(Store& store, const Clock& clock,
+                                         const scoring::ScoringClient& scoring, SegmentCatalog& catalog,
+                                         LoyaltyBook& loyalty, const v1::SegmentationConfig& config,
                                          const v1::PortfolioTargets& targets,
                                          MembershipMaintainer* maintainer)
     : store_(store),

@@ -5,9 +5,9 @@
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "common/store/store.h"
+#include "services/scoring/scoring_client.h"
 #include "services/segmentation/loyalty/loyalty_book.h"
 #include "services/segmentation/membership.h"
-#include "services/segmentation/scoring_client.h"
 #include "services/segmentation/segment_catalog.h"
 #include "steward/v1/segmentation_config.pb.h"
 #include "steward/v1/segmentation_service.pb.h"
@@ -21,8 +21,8 @@ namespace steward::segmentation {
 class SegmentationService {
  public:  // `maintainer` re-evaluates an account at once after a loyalty change (its tier may move); it need
   // not be running its background loop. Null only in tests that do without.
-  SegmentationService(Store& store, const Clock& clock, const ScoringClient& scoring, SegmentCatalog& catalog,
-                      LoyaltyBook& loyalty, const v1::SegmentationConfig& config,
+  SegmentationService(Store& store, const Clock& clock, const scoring::ScoringClient& scoring,
+                      SegmentCatalog& catalog, LoyaltyBook& loyalty, const v1::SegmentationConfig& config,
                       const v1::PortfolioTargets& targets, MembershipMaintainer* maintainer);
 
   absl::StatusOr<v1::GetAccountSegmentsResponse> GetAccountSegments(
@@ -69,7 +69,7 @@ class SegmentationService {
 
   Store& store_;
   const Clock& clock_;
-  const ScoringClient& scoring_;
+  const scoring::ScoringClient& scoring_;
   SegmentCatalog& catalog_;
   LoyaltyBook& loyalty_;
   const v1::SegmentationConfig config_;

@@ -1,10 +1,10 @@
-#include "services/segmentation/scoring_client.h"
+#include "services/scoring/scoring_client.h"
 
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 
-namespace steward::segmentation {
+namespace steward::scoring {
 
 ScoringClient::ScoringClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
     : stub_(v1::ScoringService::NewStub(std::move(channel))), deadline_(deadline) {}
@@ -93,4 +93,16 @@ absl::StatusOr<v1::ListAccountChangesResponse> ScoringClient::ListAccountChanges
       "ListAccountChanges", &v1::ScoringService::Stub::ListAccountChanges, request);
 }
 
-}  // namespace steward::segmentation
+absl::StatusOr<v1::RecordEventsResponse> ScoringClient::RecordEvents(
+    const v1::RecordEventsRequest& request) const {
+  return Call<v1::RecordEventsRequest, v1::RecordEventsResponse>(
+      "RecordEvents", &v1::ScoringService::Stub::RecordEvents, request);
+}
+
+absl::StatusOr<v1::UpsertAccountResponse> ScoringClient::UpsertAccount(
+    const v1::UpsertAccountRequest& request) const {
+  return Call<v1::UpsertAccountRequest, v1::UpsertAccountResponse>(
+      "UpsertAccount", &v1::ScoringService::Stub::UpsertAccount, request);
+}
+
+}  // namespace steward::scoring

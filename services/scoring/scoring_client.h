@@ -11,13 +11,13 @@
 #include "absl/time/time.h"
 #include "steward/v1/scoring_service.grpc.pb.h"
 
-namespace steward::segmentation {
+namespace steward::scoring {
 
-// The segmentation service's view of the scoring service: blocking calls over a gRPC channel, each
-// with a deadline. The channel is in-process when both services run in one steward process and a
-// network channel otherwise; this code is the same either way. Errors come back as the scoring
-// service's status, except that a missed deadline or an unreachable peer is UNAVAILABLE naming the
-// scoring service. Thread-safe.
+// The scoring service as other services see it (segmentation, upsell): blocking calls over a gRPC
+// channel, each with a deadline. The channel is in-process when both services run in one steward process and
+// a network channel otherwise; this code is the same either way. Errors come back as the scoring service's
+// status, except that a missed deadline or an unreachable peer is UNAVAILABLE naming the scoring service.
+// Thread-safe.
 class ScoringClient {
  public:
   ScoringClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline);
@@ -34,6 +34,8 @@ class ScoringClient {
   absl::StatusOr<v1::ListAccountsResponse> ListAccounts(const std::string& page_token, int page_size) const;
   absl::StatusOr<v1::ListAccountChangesResponse> ListAccountChanges(const std::string& cursor,
                                                                     int page_size) const;
+  absl::StatusOr<v1::RecordEventsResponse> RecordEvents(const v1::RecordEventsRequest& request) const;
+  absl::StatusOr<v1::UpsertAccountResponse> UpsertAccount(const v1::UpsertAccountRequest& request) const;
 
  private:
   template <typename Request, typename Response, typename Method>
@@ -46,4 +48,4 @@ class ScoringClient {
   const absl::Duration deadline_;
 };
 
-}  // namespace steward::segmentation
+}  // namespace steward::scoring

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/store/store.h"
+#include "steward/v1/opportunity.pb.h"
+
+namespace steward::upsell {
+
+struct OpportunityLimits {
+  // An open or offered opportunity nobody acts on expires this long after it opened.
+  absl::Duration offer_lifetime = absl::Hours(24 * 30);
+  // Opportunities kept per account (the oldest closed ones go first).
+  int max_kept_per_account = 100;
+  int max_write_attempts = 16;
+};
+
+// Opportunities with their lifecycle (SPEC §4): open → offered → accepted / declined / expired. One
+// record per account holds its opportunities and its cooldowns, written with compare-and-set, so the
+// rules below hold under concurrent evaluations and outcomes:
+// - at most one open (open or offered) opportunity per account and trigger (each trigger has one offer);
+// - after an opportunity of a trigger closes unaccepted (declined, expired), the trigger does not open
+//   another for the account until its cooldown has passed;
+// - an opportunity past its expire time counts as expired from then on (applied whenever the account's
+//   record is read), so no sweep is needed for the rules to hold.
+// Thread-safe.
+class OpportunityBook {
+ public:
+  OpportunityBook(Store& store, const Clock& clock, OpportunityLimits limits = {});
+
+  enum class OpenOutcome { kOpened, kAlreadyOpen, kCoolingDown };
+  struct OpenResult {
+    OpenOutcome outcome = OpenOutcome::kOpened;
+    // The opportunity opened, or the one already open; empty when cooling down.
+    v1::Opportunity opportunity;
+    // When cooling down: when the trigger may fire again for the account.
+    absl::Time cooldown_until = absl::InfinitePast();
+  };
+
+  // Opens an opportunity for `trigger` (already evaluated as fired for the account) unless one is open
+  // or the trigger cools down.
+  absl::StatusOr<OpenResult> Open(const std::string& account_id, const v1::FiredTrigger& trigger,
+                                  absl::Duration cooldown);
+
+  // NOT_FOUND for an unknown id; INVALID_ARGUMENT (field "opportunity_id") for a malformed one.
+  absl::StatusOr<v1::Opportunity> Get(const std::string& opportunity_id);
+
+  // The account's opportunities, oldest first.
+  absl::StatusOr<std::vector<v1::Opportunity>> ForAccount(const std::string& account_id);
+
+  // Moves an opportunity to `state` (offered, accepted, declined or expired). Idempotent by
+  // `request_id`: a retry answers the opportunity as it is and changes nothing. A move the lifecycle
+  // does not allow (out of a final state, back to offered) is FAILED_PRECONDITION.
+  absl::StatusOr<v1::Opportunity> RecordOutcome(const std::string& opportunity_id, v1::OpportunityState state,
+                                                const std::string& request_id, const std::string& note);
+
+  // The account id inside an opportunity id, or nullopt when malformed.
+  static std::optional<std::string> AccountOf(const std::string& opportunity_id);
+  static std::string RecordKey(const std::string& account_id);
+
+ private:
+  struct Loaded {
+    v1::AccountOpportunities record;
+    uint64_t version = 0;
+  };
+  absl::StatusOr<Loaded> Load(const std::string& account_id);
+  // Marks opportunities past their expire time expired (as of their expire time); true if any was.
+  bool ExpireDue(v1::AccountOpportunities& record, absl::Time now) const;
+  absl::StatusOr<bool> Save(const std::string& account_id, const v1::AccountOpportunities& record,
+                            uint64_t version);
+
+  Store& store_;
+  const Clock& clock_;
+  const OpportunityLimits limits_;
+};
+
+}  // namespace steward::upsell
