@@ -30,16 +30,20 @@
 #include "services/segmentation/builtin/segmentation_config.h"
 #include "services/segmentation/loyalty/loyalty_config.h"
 #include "services/segmentation/metrics/portfolio_config.h"
+#include "services/upsell/upsell_config.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "Address to serve gRPC on, HOST:PORT.");
 ABSL_FLAG(std::string, services, "all",
-          "Services to host: 'all' or a comma-separated list of 'scoring', 'segmentation' or full "
-          "service names.");
+          "Services to host: 'all' or a comma-separated list of 'scoring', 'segmentation', 'upsell' or "
+          "full service names.");
 ABSL_FLAG(std::string, scoring_address, "",
           "HOST:PORT of the scoring service, for a segmentation-only process; empty when this process "
           "hosts scoring (then the two talk over an in-process channel).");
 ABSL_FLAG(absl::Duration, scoring_deadline, absl::Seconds(10),
-          "Deadline of each call to the scoring service.");
+          "Deadline of each call to another Steward service (scoring, segmentation).");
+ABSL_FLAG(std::string, segmentation_address, "",
+          "HOST:PORT of the segmentation service, for an upsell process that does not host it; empty when "
+          "this process hosts segmentation.");
 ABSL_FLAG(bool, segment_maintainer, true,
           "Keep segment membership current in this process (follow the change feed, rebuild on segment "
           "changes); turn off on read-only replicas.");
@@ -50,7 +54,7 @@ ABSL_FLAG(absl::Duration, segment_rebuild_interval, absl::Hours(24),
 ABSL_FLAG(std::string, store, "memory", "'memory' (embedded, lost on exit) or redis://HOST:PORT/DB.");
 ABSL_FLAG(std::string, config_dir, STEWARD_DEFAULT_CONFIG_DIR,
           "Directory with models/*.textproto, churn.textproto, segmentation.textproto, "
-          "loyalty.textproto and portfolio.textproto.");
+          "loyalty.textproto, portfolio.textproto and upsell.textproto.");
 ABSL_FLAG(int, workers, 16, "Worker threads for blocking work (store round trips).");
 ABSL_FLAG(int, max_queued_calls, 10000,
           "Calls waiting for a worker beyond this are refused (RESOURCE_EXHAUSTED).");
@@ -71,18 +75,23 @@ namespace steward {
 namespace {
 
 absl::StatusOr<std::vector<std::string>> ParseServices(const std::string& flag) {
+  // Short names and full names; "all" is every one.
+  const std::pair<absl::string_view, absl::string_view> known[] = {{"scoring", kScoringServiceName},
+                                                                   {"segmentation", kSegmentationServiceName},
+                                                                   {"upsell", kUpsellServiceName}};
   std::vector<std::string> services;
   for (absl::string_view part : absl::StrSplit(flag, ',', absl::SkipEmpty())) {
-    if (part == "all" || part == "scoring" || part == kScoringServiceName) {
-      services.push_back(std::string(kScoringServiceName));
+    bool matched = false;
+    for (const auto& [short_name, full_name] : known) {
+      if (part == "all" || part == short_name || part == full_name) {
+        if (std::find(services.begin(), services.end(), full_name) == services.end()) {
+          services.emplace_back(full_name);
+        }
+        matched = true;
+      }
     }
-    if (part == "all" || part == "segmentation" || part == kSegmentationServiceName) {
-      services.push_back(std::string(kSegmentationServiceName));
-    }
-    if (part != "all" && part != "scoring" && part != kScoringServiceName && part != "segmentation" &&
-        part != kSegmentationServiceName) {
+    if (!matched)
       return absl::InvalidArgumentError(absl::StrCat("--services: unknown service \"", part, "\""));
-    }
   }
   if (services.empty()) return absl::InvalidArgumentError("--services: name at least one service");
   return services;
@@ -143,6 +152,11 @@ absl::Status LoadConfigFiles(const std::string& dir, ServerConfig& config, scori
     if (!targets.ok()) return targets.status();
     config.portfolio_targets = *std::move(targets);
   }
+  if (hosts(kUpsellServiceName)) {
+    auto upsell = upsell::LoadUpsellConfig(dir + "/upsell.textproto");
+    if (!upsell.ok()) return upsell.status();
+    config.upsell_config = *std::move(upsell);
+  }
   return absl::OkStatus();
 }
 
@@ -178,6 +192,7 @@ int Run() {
   config.scoring_limits.max_events_per_batch = absl::GetFlag(FLAGS_max_batch_events);
   config.scoring_address = absl::GetFlag(FLAGS_scoring_address);
   config.scoring_deadline = absl::GetFlag(FLAGS_scoring_deadline);
+  config.segmentation_address = absl::GetFlag(FLAGS_segmentation_address);
   config.run_maintainer = absl::GetFlag(FLAGS_segment_maintainer);
   config.maintainer.poll_interval = absl::GetFlag(FLAGS_segment_poll_interval);
   config.maintainer.rebuild_interval = absl::GetFlag(FLAGS_segment_rebuild_interval);

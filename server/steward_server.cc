@@ -17,9 +17,10 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
                                                                     const Clock& clock,
                                                                     scoring::ModelSet models) {
   for (const std::string& name : config.services) {
-    if (name != kScoringServiceName && name != kSegmentationServiceName) {
-      return absl::InvalidArgumentError(absl::StrCat("services: unknown service \"", name, "\"; known: ",
-                                                     kScoringServiceName, ", ", kSegmentationServiceName));
+    if (name != kScoringServiceName && name != kSegmentationServiceName && name != kUpsellServiceName) {
+      return absl::InvalidArgumentError(absl::StrCat("services: unknown service \"", name,
+                                                     "\"; known: ", kScoringServiceName, ", ",
+                                                     kSegmentationServiceName, ", ", kUpsellServiceName));
     }
   }
   auto hosts = [&](absl::string_view name) {
@@ -27,9 +28,14 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
   };
   const bool host_scoring = hosts(kScoringServiceName);
   const bool host_segmentation = hosts(kSegmentationServiceName);
-  if (host_segmentation && !host_scoring && config.scoring_address.empty()) {
+  const bool host_upsell = hosts(kUpsellServiceName);
+  if ((host_segmentation || host_upsell) && !host_scoring && config.scoring_address.empty()) {
     return absl::InvalidArgumentError(
-        "segmentation needs the scoring service: host it in this process too, or give its address");
+        "segmentation and upsell need the scoring service: host it in this process too, or give its address");
+  }
+  if (host_upsell && !host_segmentation && config.segmentation_address.empty()) {
+    return absl::InvalidArgumentError(
+        "upsell needs the segmentation service: host it in this process too, or give its address");
   }
   // Referencing the health proto's descriptor keeps its generated code linked in, so that reflection
   // can describe grpc.health.v1.Health (gRPC's built-in health service does not register it).
@@ -50,19 +56,31 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
     server->scoring_grpc_ = std::make_unique<scoring::ScoringServiceImpl>(*server->scoring_, *server->pool_);
     builder.RegisterService(server->scoring_grpc_.get());
   }
+  // The clients of one service for the others: the same code whether the service is in this process (an
+  // in-process channel, connected once the server has started) or elsewhere (a network channel).
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(config.max_message_bytes);
+  if (host_segmentation || host_upsell) {
+    server->scoring_client_ = std::make_unique<scoring::ScoringClient>(config.scoring_deadline);
+    if (!host_scoring) {
+      server->scoring_client_->Connect(grpc::CreateCustomChannel(
+          config.scoring_address, grpc::InsecureChannelCredentials(), channel_args));
+    }
+  }
+  if (host_upsell) {
+    server->segmentation_client_ =
+        std::make_unique<segmentation::SegmentationClient>(config.scoring_deadline);
+    if (!host_segmentation) {
+      server->segmentation_client_->Connect(grpc::CreateCustomChannel(
+          config.segmentation_address, grpc::InsecureChannelCredentials(), channel_args));
+    }
+  }
   if (host_segmentation) {
     // Segmentation's handlers block on calls to the scoring service, which may be served by this very
     // server: with one shared pool, enough of them would hold every worker while the scoring calls
     // they wait for sit in the queue. Each service gets its own workers.
     server->segmentation_pool_ = std::make_unique<ThreadPool>(config.worker_threads, config.max_queued_calls);
-    // The same client code whether scoring is in this process or elsewhere: only the channel differs.
-    server->scoring_client_ = std::make_unique<scoring::ScoringClient>(config.scoring_deadline);
-    if (!host_scoring) {
-      grpc::ChannelArguments args;
-      args.SetMaxReceiveMessageSize(config.max_message_bytes);
-      server->scoring_client_->Connect(
-          grpc::CreateCustomChannel(config.scoring_address, grpc::InsecureChannelCredentials(), args));
-    }
+
     server->catalog_ =
         std::make_unique<segmentation::SegmentCatalog>(store, clock, config.segmentation_config);
     server->loyalty_ = std::make_unique<segmentation::LoyaltyBook>(store, clock, config.loyalty_config);
@@ -80,14 +98,26 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
         *server->segmentation_, *server->segmentation_pool_);
     builder.RegisterService(server->segmentation_grpc_.get());
   }
+  if (host_upsell) {
+    // Its own workers too: its handlers block on calls to scoring and segmentation.
+    server->upsell_pool_ = std::make_unique<ThreadPool>(config.worker_threads, config.max_queued_calls);
+    server->opportunities_ = std::make_unique<upsell::OpportunityBook>(store, clock);
+    server->upsell_ = std::make_unique<upsell::UpsellService>(clock, *server->scoring_client_,
+                                                              *server->segmentation_client_,
+                                                              *server->opportunities_, config.upsell_config);
+    server->upsell_grpc_ =
+        std::make_unique<upsell::UpsellServiceImpl>(*server->upsell_, *server->upsell_pool_);
+    builder.RegisterService(server->upsell_grpc_.get());
+  }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address));
   }
-  if (host_segmentation && host_scoring) {
-    grpc::ChannelArguments args;
-    args.SetMaxReceiveMessageSize(config.max_message_bytes);
-    server->scoring_client_->Connect(server->server_->InProcessChannel(args));
+  if (server->scoring_client_ != nullptr && host_scoring) {
+    server->scoring_client_->Connect(server->server_->InProcessChannel(channel_args));
+  }
+  if (server->segmentation_client_ != nullptr && host_segmentation) {
+    server->segmentation_client_->Connect(server->server_->InProcessChannel(channel_args));
   }
   if (server->maintainer_ != nullptr && config.run_maintainer) server->maintainer_->Start();
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();

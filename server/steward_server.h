@@ -19,14 +19,19 @@
 #include "services/segmentation/loyalty/loyalty_book.h"
 #include "services/segmentation/membership.h"
 #include "services/segmentation/segment_catalog.h"
+#include "services/segmentation/segmentation_client.h"
 #include "services/segmentation/segmentation_grpc_service.h"
 #include "services/segmentation/segmentation_service.h"
+#include "services/upsell/opportunity_book.h"
+#include "services/upsell/upsell_grpc_service.h"
+#include "services/upsell/upsell_service.h"
 
 namespace steward {
 
 // The services one steward process can host.
 inline constexpr absl::string_view kScoringServiceName = "steward.v1.ScoringService";
 inline constexpr absl::string_view kSegmentationServiceName = "steward.v1.SegmentationService";
+inline constexpr absl::string_view kUpsellServiceName = "steward.v1.UpsellService";
 
 // Everything a steward server needs, read once from flags in main() (or built by a test).
 struct ServerConfig {
@@ -48,6 +53,10 @@ struct ServerConfig {
   v1::PortfolioTargets portfolio_targets;
   std::string scoring_address;
   absl::Duration scoring_deadline = absl::Seconds(10);
+  // Upsell: its triggers, and where it finds the segmentation service when this process does not host
+  // it ("host:port"; empty: in-process). Calls to it use scoring_deadline.
+  v1::UpsellConfig upsell_config;
+  std::string segmentation_address;
   // Whether this process keeps membership current (MembershipMaintainer); read-only replicas do not.
   bool run_maintainer = true;
   segmentation::MaintainerOptions maintainer;
@@ -79,6 +88,7 @@ class StewardServer {
   // Workers of the scoring service, and of the segmentation service (see Start for why they differ).
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<ThreadPool> segmentation_pool_;
+  std::unique_ptr<ThreadPool> upsell_pool_;
   std::unique_ptr<scoring::ScoringService> scoring_;
   std::unique_ptr<scoring::ScoringServiceImpl> scoring_grpc_;
   // Segmentation, in the order it is built (and the reverse of its teardown).
@@ -89,6 +99,11 @@ class StewardServer {
   std::unique_ptr<segmentation::MembershipMaintainer> maintainer_;
   std::unique_ptr<segmentation::SegmentationService> segmentation_;
   std::unique_ptr<segmentation::SegmentationServiceImpl> segmentation_grpc_;
+  // Upsell.
+  std::unique_ptr<segmentation::SegmentationClient> segmentation_client_;
+  std::unique_ptr<upsell::OpportunityBook> opportunities_;
+  std::unique_ptr<upsell::UpsellService> upsell_;
+  std::unique_ptr<upsell::UpsellServiceImpl> upsell_grpc_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

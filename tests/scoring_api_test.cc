@@ -522,6 +522,8 @@ TEST_P(ScoringApiTest, ChangeFeedListsUpsertsAndNewEventsInOrderButNotReplays) {
   ASSERT_EQ(changes.size(), 5u);
   EXPECT_EQ(changes[0].account_id(), "a");
   EXPECT_EQ(changes[0].kind(), v1::ACCOUNT_CHANGE_KIND_UPSERTED);
+  EXPECT_EQ(changes[0].account().display_name(), "Company a");  // the account as that upsert stored it
+  EXPECT_FALSE(changes[2].has_account());
   EXPECT_EQ(changes[1].account_id(), "b");
   EXPECT_EQ(changes[2].kind(), v1::ACCOUNT_CHANGE_KIND_EVENTS_RECORDED);
   EXPECT_EQ(changes[2].change_time().seconds(), absl::ToUnixSeconds(kStart));

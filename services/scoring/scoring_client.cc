@@ -6,44 +6,6 @@
 
 namespace steward::scoring {
 
-ScoringClient::ScoringClient(std::shared_ptr<grpc::Channel> channel, absl::Duration deadline)
-    : stub_(v1::ScoringService::NewStub(std::move(channel))), deadline_(deadline) {}
-
-ScoringClient::ScoringClient(absl::Duration deadline) : deadline_(deadline) {}
-
-void ScoringClient::Connect(std::shared_ptr<grpc::Channel> channel) {
-  std::shared_ptr<v1::ScoringService::Stub> stub = v1::ScoringService::NewStub(std::move(channel));
-  absl::MutexLock lock(&mu_);
-  stub_ = std::move(stub);
-}
-
-std::shared_ptr<v1::ScoringService::Stub> ScoringClient::stub() const {
-  absl::MutexLock lock(&mu_);
-  return stub_;
-}
-
-template <typename Request, typename Response, typename Method>
-absl::StatusOr<Response> ScoringClient::Call(const char* name, Method method, const Request& request) const {
-  std::shared_ptr<v1::ScoringService::Stub> stub = this->stub();
-  if (stub == nullptr) return absl::UnavailableError("scoring service: not connected yet");
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
-  Response response;
-  const grpc::Status status = ((*stub).*method)(&context, request, &response);
-  if (status.ok()) return response;
-  switch (status.error_code()) {
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-    case grpc::StatusCode::UNAVAILABLE:
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      // Transient, whichever way it failed: the caller may retry.
-      return absl::UnavailableError(
-          absl::StrCat("scoring service: ", name, " failed: ", status.error_message()));
-    default:
-      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                          absl::StrCat("scoring service: ", status.error_message()));
-  }
-}
-
 absl::StatusOr<v1::Account> ScoringClient::GetAccount(const std::string& account_id) const {
   v1::GetAccountRequest request;
   request.set_account_id(account_id);

@@ -136,7 +136,8 @@ absl::StatusOr<v1::UpsertAccountResponse> ScoringService::UpsertAccount(
   Write write;
   write.key = key;
   write.value = account.SerializeAsString();
-  write.log_appends.push_back(ChangeEntry(account.account_id(), v1::ACCOUNT_CHANGE_KIND_UPSERTED, now, {}));
+  write.log_appends.push_back(
+      ChangeEntry(account.account_id(), v1::ACCOUNT_CHANGE_KIND_UPSERTED, now, {}, &account));
   if (auto put = store_.Put({&write, 1}); !put.ok()) return put.status();
   const std::string id = account.account_id();
   if (absl::Status s = store_.IndexAdd(std::string(kAccountIndex), {&id, 1}); !s.ok()) return s;
@@ -410,12 +411,14 @@ absl::StatusOr<v1::BatchGetAccountsResponse> ScoringService::BatchGetAccounts(
 }
 
 LogAppend ScoringService::ChangeEntry(const std::string& account_id, v1::AccountChangeKind kind,
-                                      absl::Time now, const std::vector<const v1::Event*>& events) const {
+                                      absl::Time now, const std::vector<const v1::Event*>& events,
+                                      const v1::Account* account) const {
   v1::AccountChange change;
   change.set_account_id(account_id);
   change.set_kind(kind);
   *change.mutable_change_time() = ToProtoTime(now);
   for (const v1::Event* event : events) *change.add_events() = *event;
+  if (account != nullptr) *change.mutable_account() = *account;
   LogAppend entry;
   entry.log = std::string(kChangeFeed);
   entry.bytes = change.SerializeAsString();

@@ -78,7 +78,8 @@ class ScoringService {
  private:
   // The feed entry of one change, stored in the same atomic step as the change itself.
   LogAppend ChangeEntry(const std::string& account_id, v1::AccountChangeKind kind, absl::Time now,
-                        const std::vector<const v1::Event*>& events) const;
+                        const std::vector<const v1::Event*>& events,
+                        const v1::Account* account = nullptr) const;
   // Validated, de-duplicated ids of a batch request, at most `max` of them.
   absl::StatusOr<std::vector<std::string>> BatchIds(
       const google::protobuf::RepeatedPtrField<std::string>& ids, int max) const;

@@ -424,33 +424,20 @@ absl::StatusOr<bool> MembershipMaintainer::Step() {
   if (!changes.ok()) return changes.status();
   if (changes->changes().empty()) return false;
   std::vector<std::string> ids;
-  std::vector<std::string> upserted;
   absl::flat_hash_map<std::string, std::vector<v1::Event>> events;
   for (const v1::AccountChange& change : changes->changes()) {
     ids.push_back(change.account_id());
-    if (change.kind() == v1::ACCOUNT_CHANGE_KIND_UPSERTED) upserted.push_back(change.account_id());
     if (change.kind() == v1::ACCOUNT_CHANGE_KIND_EVENTS_RECORDED) {
       auto& list = events[change.account_id()];
       list.insert(list.end(), change.events().begin(), change.events().end());
     }
   }
   // The history behind portfolio metrics, change by change in feed order (each change applies once,
-  // so a repeat after a crash is harmless). Upserts are folded with the account's current attributes.
-  absl::flat_hash_map<std::string, v1::Account> accounts;
-  if (!upserted.empty()) {
-    std::sort(upserted.begin(), upserted.end());
-    upserted.erase(std::unique(upserted.begin(), upserted.end()), upserted.end());
-    auto fetched = scoring_.BatchGetAccounts(upserted);
-    if (!fetched.ok()) return fetched.status();
-    for (v1::Account& account : *fetched) {
-      std::string id = account.account_id();
-      accounts.emplace(std::move(id), std::move(account));
-    }
-  }
+  // so a repeat after a crash is harmless). An upsert carries the account as it stored it.
   for (const v1::AccountChange& change : changes->changes()) {
-    auto it = accounts.find(change.account_id());
-    const v1::Account* account =
-        change.kind() == v1::ACCOUNT_CHANGE_KIND_UPSERTED && it != accounts.end() ? &it->second : nullptr;
+    const v1::Account* account = change.kind() == v1::ACCOUNT_CHANGE_KIND_UPSERTED && change.has_account()
+                                     ? &change.account()
+                                     : nullptr;
     if (absl::Status s = history_.Apply(change, account); !s.ok()) return s;
   }
   // Points first: the loyalty tier is one of the segmentations evaluated next. Both are idempotent,

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/service_client.h"
+#include "steward/v1/segmentation_service.grpc.pb.h"
+
+namespace steward::segmentation {
+
+// The segmentation service as other services see it (upsell): see ServiceClient for channels,
+// deadlines and errors.
+class SegmentationClient : public ServiceClient<v1::SegmentationService> {
+ public:
+  explicit SegmentationClient(absl::Duration deadline) : ServiceClient("segmentation service", deadline) {}
+
+  // The account's segments from its maintained membership.
+  absl::StatusOr<v1::GetAccountSegmentsResponse> GetAccountSegments(const std::string& account_id) const {
+    v1::GetAccountSegmentsRequest request;
+    request.set_account_id(account_id);
+    return Call<v1::GetAccountSegmentsRequest, v1::GetAccountSegmentsResponse>(
+        "GetAccountSegments", &v1::SegmentationService::Stub::GetAccountSegments, request);
+  }
+};
+
+}  // namespace steward::segmentation

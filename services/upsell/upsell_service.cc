@@ -1,0 +1,151 @@
+#include "services/upsell/upsell_service.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/field_error.h"
+#include "common/proto_time.h"
+#include "services/scoring/validation.h"
+#include "services/upsell/trigger_engine.h"
+
+namespace steward::upsell {
+
+UpsellService::UpsellService(const Clock& clock, const scoring::ScoringClient& scoring,
+                             const segmentation::SegmentationClient& segmentation,
+                             OpportunityBook& opportunities, v1::UpsellConfig config)
+    : clock_(clock),
+      scoring_(scoring),
+      segmentation_(segmentation),
+      opportunities_(opportunities),
+      config_(std::move(config)) {}
+
+const v1::UpsellTrigger* UpsellService::FindTrigger(const std::string& id) const {
+  for (const v1::UpsellTrigger& trigger : config_.triggers()) {
+    if (trigger.id() == id) return &trigger;
+  }
+  return nullptr;
+}
+
+absl::StatusOr<v1::EvaluateAccountResponse> UpsellService::EvaluateAccount(
+    const v1::EvaluateAccountRequest& request) {
+  if (absl::Status s = scoring::ValidateAccountId("account_id", request.account_id()); !s.ok()) return s;
+  auto account = scoring_.GetAccount(request.account_id());
+  if (!account.ok()) return account.status();
+  auto scores = scoring_.BatchGetScores({request.account_id()});
+  if (!scores.ok()) return scores.status();
+  if (scores->size() != 1) return absl::InternalError("scoring service answered with no scores");
+  auto segments = segmentation_.GetAccountSegments(request.account_id());
+  if (!segments.ok()) return segments.status();
+
+  AccountSnapshot snapshot;
+  snapshot.account = &*account;
+  snapshot.scores = &(*scores)[0];
+  snapshot.now = clock_.Now();
+  for (const v1::SegmentAssignment& a : segments->assignments())
+    snapshot.segment_ids.push_back(a.segment_id());
+  Evaluation evaluation = EvaluateTriggers(config_, snapshot);
+
+  v1::EvaluateAccountResponse response;
+  response.set_account_id(request.account_id());
+  response.set_at_risk(evaluation.at_risk);
+  response.set_at_risk_reason(evaluation.at_risk_reason);
+  for (v1::FiredTrigger& fired : evaluation.fired) {
+    const v1::UpsellTrigger* trigger = FindTrigger(fired.trigger_id());
+    if (trigger == nullptr) return absl::InternalError(absl::StrCat("unknown trigger ", fired.trigger_id()));
+    auto opened = opportunities_.Open(request.account_id(), fired, Cooldown(*trigger));
+    if (!opened.ok()) return opened.status();
+    switch (opened->outcome) {
+      case OpportunityBook::OpenOutcome::kOpened:
+        *response.add_opened() = std::move(opened->opportunity);
+        break;
+      case OpportunityBook::OpenOutcome::kAlreadyOpen:
+        *response.add_already_open() = std::move(opened->opportunity);
+        break;
+      case OpportunityBook::OpenOutcome::kCoolingDown:
+        response.add_cooling_down(fired.trigger_id());
+        break;
+    }
+    *response.add_fired() = std::move(fired);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::GetOpportunityResponse> UpsellService::GetOpportunity(
+    const v1::GetOpportunityRequest& request) {
+  auto opportunity = opportunities_.Get(request.opportunity_id());
+  if (!opportunity.ok()) return opportunity.status();
+  v1::GetOpportunityResponse response;
+  *response.mutable_opportunity() = *std::move(opportunity);
+  return response;
+}
+
+absl::StatusOr<v1::ListOpportunitiesResponse> UpsellService::ListOpportunities(
+    const v1::ListOpportunitiesRequest& request) {
+  if (absl::Status s = scoring::ValidateAccountId("account_id", request.account_id()); !s.ok()) return s;
+  if (!v1::OpportunityState_IsValid(request.state()))
+    return FieldError("state", "is not an OpportunityState");
+  auto all = opportunities_.ForAccount(request.account_id());
+  if (!all.ok()) return all.status();
+  v1::ListOpportunitiesResponse response;
+  for (v1::Opportunity& o : *all) {
+    if (!request.trigger_id().empty() && o.trigger().trigger_id() != request.trigger_id()) continue;
+    if (request.state() != v1::OPPORTUNITY_STATE_UNSPECIFIED && o.state() != request.state()) continue;
+    *response.add_opportunities() = std::move(o);
+  }
+  return response;
+}
+
+absl::Status UpsellService::ReportAccepted(const v1::Opportunity& opportunity, double mrr_change) {
+  const v1::FiredTrigger& trigger = opportunity.trigger();
+  v1::RecordEventsRequest events;
+  v1::Event& event = *events.add_events();
+  event.set_event_id(absl::StrCat("upsell:", opportunity.opportunity_id()));
+  event.set_account_id(opportunity.account_id());
+  event.set_type(trigger.kind_of_sale() == v1::SALE_KIND_CROSS_SELL ? v1::EVENT_TYPE_EXPANSION
+                                                                    : v1::EVENT_TYPE_UPGRADE);
+  *event.mutable_time() = ToProtoTime(clock_.Now());
+  event.set_value(mrr_change);
+  event.set_subject(!trigger.offer().target_plan().empty() ? trigger.offer().target_plan()
+                                                           : trigger.offer().target_product());
+  auto recorded = scoring_.RecordEvents(events);
+  if (!recorded.ok()) return recorded.status();
+  if (recorded->recorded() == 0) return absl::OkStatus();  // reported before: the MRR moved then
+  auto account = scoring_.GetAccount(opportunity.account_id());
+  if (!account.ok()) return account.status();
+  v1::UpsertAccountRequest upsert;
+  *upsert.mutable_account() = *std::move(account);
+  upsert.mutable_account()->set_mrr(upsert.account().mrr() + mrr_change);
+  if (!trigger.offer().target_plan().empty()) {
+    upsert.mutable_account()->mutable_plan()->set_name(trigger.offer().target_plan());
+  }
+  return scoring_.UpsertAccount(upsert).status();
+}
+
+absl::StatusOr<v1::RecordOpportunityOutcomeResponse> UpsellService::RecordOpportunityOutcome(
+    const v1::RecordOpportunityOutcomeRequest& request) {
+  if (request.state() == v1::OPPORTUNITY_STATE_ACCEPTED && !(request.mrr_change() > 0)) {
+    return FieldError("mrr_change", "an accepted offer needs the MRR it adds, > 0");
+  }
+  if (request.state() == v1::OPPORTUNITY_STATE_ACCEPTED) {
+    // The deal reaches the scoring service before the opportunity closes, so that a failure here
+    // leaves the opportunity open for a retry; the event id makes that retry harmless.
+    auto current = opportunities_.Get(request.opportunity_id());
+    if (!current.ok()) return current.status();
+    bool retry = false;
+    for (const v1::OpportunityTransition& t : current->transitions())
+      retry |= t.request_id() == request.request_id();
+    const bool open =
+        current->state() == v1::OPPORTUNITY_STATE_OPEN || current->state() == v1::OPPORTUNITY_STATE_OFFERED;
+    if (open && !retry) {
+      if (absl::Status s = ReportAccepted(*current, request.mrr_change()); !s.ok()) return s;
+    }
+  }
+  auto moved = opportunities_.RecordOutcome(request.opportunity_id(), request.state(), request.request_id(),
+                                            request.note());
+  if (!moved.ok()) return moved.status();
+  v1::RecordOpportunityOutcomeResponse response;
+  *response.mutable_opportunity() = *std::move(moved);
+  return response;
+}
+
+}  // namespace steward::upsell

@@ -1,0 +1,44 @@
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "services/scoring/scoring_client.h"
+#include "services/segmentation/segmentation_client.h"
+#include "services/upsell/opportunity_book.h"
+#include "steward/v1/upsell_config.pb.h"
+#include "steward/v1/upsell_service.pb.h"
+
+namespace steward::upsell {
+
+// The upsell domain of SPEC §4 behind UpsellService (see upsell_service.proto): evaluates the triggers
+// of an account from its account, scores (scoring service) and segments (segmentation service), opens
+// opportunities through the OpportunityBook, and moves them along their lifecycle, reporting accepted
+// deals to the scoring service. Thread-safe; calls block on the store and on the other services.
+class UpsellService {
+ public:
+  UpsellService(const Clock& clock, const scoring::ScoringClient& scoring,
+                const segmentation::SegmentationClient& segmentation, OpportunityBook& opportunities,
+                v1::UpsellConfig config);
+
+  absl::StatusOr<v1::EvaluateAccountResponse> EvaluateAccount(const v1::EvaluateAccountRequest& request);
+  absl::StatusOr<v1::GetOpportunityResponse> GetOpportunity(const v1::GetOpportunityRequest& request);
+  absl::StatusOr<v1::ListOpportunitiesResponse> ListOpportunities(
+      const v1::ListOpportunitiesRequest& request);
+  absl::StatusOr<v1::RecordOpportunityOutcomeResponse> RecordOpportunityOutcome(
+      const v1::RecordOpportunityOutcomeRequest& request);
+
+ private:
+  const v1::UpsellTrigger* FindTrigger(const std::string& id) const;
+  // Tells the scoring service about an accepted deal: an UPGRADE (upsell) or EXPANSION (cross-sell)
+  // event worth `mrr_change` whose id is the opportunity's (so a retry records nothing twice), and the
+  // account's new MRR (and plan, for a plan offer) when that event was new.
+  absl::Status ReportAccepted(const v1::Opportunity& opportunity, double mrr_change);
+
+  const Clock& clock_;
+  const scoring::ScoringClient& scoring_;
+  const segmentation::SegmentationClient& segmentation_;
+  OpportunityBook& opportunities_;
+  const v1::UpsellConfig config_;
+};
+
+}  // namespace steward::upsell

@@ -1,0 +1,316 @@
+// The upsell API over real gRPC on loopback, on both stores, with scoring, segmentation and upsell in
+// one server (upsell reaches the other two over in-process channels) and a fake clock: a limit trigger
+// fires at its threshold and not just short of it, re-evaluation never duplicates an opportunity, a
+// declined offer cools its trigger down, an at-risk account is routed to retention, and an accepted
+// offer raises the account's MRR and shows as expansion in the portfolio's NRR.
+
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/clock.h"
+#include "common/store/memory_store.h"
+#include "common/store/redis_store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/steward_server.h"
+#include "services/scoring/model/model_config.h"
+#include "services/segmentation/builtin/segmentation_config.h"
+#include "services/segmentation/loyalty/loyalty_config.h"
+#include "services/segmentation/metrics/portfolio_config.h"
+#include "services/upsell/upsell_config.h"
+#include "steward/v1/scoring_service.grpc.pb.h"
+#include "steward/v1/segmentation_service.grpc.pb.h"
+#include "steward/v1/upsell_service.grpc.pb.h"
+#include "tests/support/api_test_support.h"
+#include "tests/support/redis_server.h"
+
+namespace steward {
+namespace {
+
+using testing::At;
+using testing::BadRequestField;
+using testing::ConfigDir;
+using ::testing::HasSubstr;
+
+const absl::Time kStart = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 12, 0, 0), absl::UTCTimeZone());
+
+enum class StoreKind { kMemory, kRedis };
+
+class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == StoreKind::kRedis) {
+      redis_ = std::make_unique<testing::RedisServer>();
+      ASSERT_TRUE(redis_->Start().ok());
+      RedisOptions options;
+      options.port = redis_->port();
+      auto store = RedisStore::Connect(options);
+      ASSERT_TRUE(store.ok()) << store.status();
+      store_ = std::move(*store);
+    } else {
+      store_ = std::make_unique<MemoryStore>();
+    }
+    auto models = scoring::LoadModelDirectory(ConfigDir());
+    ASSERT_TRUE(models.ok()) << models.status();
+    ServerConfig config;
+    config.services = {std::string(kScoringServiceName), std::string(kSegmentationServiceName),
+                       std::string(kUpsellServiceName)};
+    auto segmentation = segmentation::LoadSegmentationConfig(ConfigDir() + "/segmentation.textproto");
+    auto loyalty = segmentation::LoadLoyaltyConfig(ConfigDir() + "/loyalty.textproto");
+    auto targets = segmentation::LoadPortfolioTargets(ConfigDir() + "/portfolio.textproto");
+    auto upsell = upsell::LoadUpsellConfig(ConfigDir() + "/upsell.textproto");
+    ASSERT_TRUE(segmentation.ok() && loyalty.ok() && targets.ok() && upsell.ok());
+    config.segmentation_config = *segmentation;
+    config.loyalty_config = *loyalty;
+    config.portfolio_targets = *targets;
+    config.upsell_config = *upsell;
+    config.maintainer.poll_interval = absl::Milliseconds(5);
+    auto server = StewardServer::Start(config, *store_, clock_, *std::move(models));
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto channel =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials());
+    scoring_ = v1::ScoringService::NewStub(channel);
+    segments_ = v1::SegmentationService::NewStub(channel);
+    upsell_ = v1::UpsellService::NewStub(channel);
+  }
+
+  void TearDown() override {
+    if (server_) server_->Shutdown(absl::Seconds(1));
+  }
+
+  static std::unique_ptr<grpc::ClientContext> Context() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    return context;
+  }
+
+  // A healthy account on the "growth" plan (1,000 API calls a month): a month of daily use of most of
+  // its features, a promoter's NPS, satisfied CSAT, engaged emails.
+  void HealthyAccount(const std::string& id, double mrr = 1000) {
+    v1::UpsertAccountRequest upsert;
+    v1::Account& a = *upsert.mutable_account();
+    a.set_account_id(id);
+    a.set_mrr(mrr);
+    a.set_gross_margin(0.8);
+    a.set_seats(10);
+    a.mutable_plan()->set_name("growth");
+    a.mutable_plan()->set_feature_count(10);
+    (*a.mutable_plan()->mutable_limits())["api_calls"] = 1000;
+    *a.mutable_start_time() = At(kStart - absl::Hours(24 * 400));
+    v1::UpsertAccountResponse upserted;
+    ASSERT_TRUE(scoring_->UpsertAccount(Context().get(), upsert, &upserted).ok());
+    std::vector<v1::Event> events;
+    for (int day = 0; day < 30; ++day) {
+      const absl::Time t = kStart - absl::Hours(24 * day + 3);
+      events.push_back(Event(id, absl::StrCat("login-", day), v1::EVENT_TYPE_LOGIN, t));
+      events.push_back(Event(id, absl::StrCat("login2-", day), v1::EVENT_TYPE_LOGIN, t + absl::Minutes(5)));
+      events.push_back(Event(id, absl::StrCat("use-", day), v1::EVENT_TYPE_FEATURE_USED, t, 0,
+                             absl::StrCat("feature-", day % 9)));
+      if (day % 3 == 0) {
+        events.push_back(Event(id, absl::StrCat("mail-", day), v1::EVENT_TYPE_EMAIL_SENT, t));
+        events.push_back(Event(id, absl::StrCat("open-", day), v1::EVENT_TYPE_EMAIL_OPENED, t));
+      }
+    }
+    events.push_back(Event(id, "seats", v1::EVENT_TYPE_SEATS_ACTIVE, kStart - absl::Hours(2), 8));
+    events.push_back(Event(id, "nps", v1::EVENT_TYPE_NPS_RESPONSE, kStart - absl::Hours(2), 10));
+    events.push_back(Event(id, "csat", v1::EVENT_TYPE_CSAT_RESPONSE, kStart - absl::Hours(2), 5));
+    Record(events);
+  }
+
+  void Record(const std::vector<v1::Event>& events) {
+    v1::RecordEventsRequest request;
+    for (const v1::Event& e : events) *request.add_events() = e;
+    v1::RecordEventsResponse response;
+    grpc::Status status = scoring_->RecordEvents(Context().get(), request, &response);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+  }
+
+  static v1::Event Event(const std::string& account, const std::string& id, v1::EventType type, absl::Time t,
+                         double value = 0, const std::string& subject = "") {
+    v1::Event e;
+    e.set_event_id(id);
+    e.set_account_id(account);
+    e.set_type(type);
+    *e.mutable_time() = At(t);
+    e.set_value(value);
+    e.set_subject(subject);
+    return e;
+  }
+
+  v1::EvaluateAccountResponse Evaluate(const std::string& id) {
+    v1::EvaluateAccountRequest request;
+    request.set_account_id(id);
+    v1::EvaluateAccountResponse response;
+    grpc::Status status = upsell_->EvaluateAccount(Context().get(), request, &response);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return response;
+  }
+
+  static const v1::Opportunity* OpenedFor(const v1::EvaluateAccountResponse& r, const std::string& trigger) {
+    for (const v1::Opportunity& o : r.opened()) {
+      if (o.trigger().trigger_id() == trigger) return &o;
+    }
+    return nullptr;
+  }
+
+  static bool Fired(const v1::EvaluateAccountResponse& r, const std::string& trigger) {
+    for (const v1::FiredTrigger& f : r.fired()) {
+      if (f.trigger_id() == trigger) return true;
+    }
+    return false;
+  }
+
+  grpc::Status Outcome(const std::string& opportunity_id, v1::OpportunityState state,
+                       const std::string& request_id, double mrr_change = 0, v1::Opportunity* out = nullptr) {
+    v1::RecordOpportunityOutcomeRequest request;
+    request.set_opportunity_id(opportunity_id);
+    request.set_state(state);
+    request.set_request_id(request_id);
+    request.set_mrr_change(mrr_change);
+    v1::RecordOpportunityOutcomeResponse response;
+    grpc::Status status = upsell_->RecordOpportunityOutcome(Context().get(), request, &response);
+    if (out != nullptr) *out = response.opportunity();
+    return status;
+  }
+
+  FakeClock clock_{kStart};
+  std::unique_ptr<testing::RedisServer> redis_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<StewardServer> server_;
+  std::unique_ptr<v1::ScoringService::Stub> scoring_;
+  std::unique_ptr<v1::SegmentationService::Stub> segments_;
+  std::unique_ptr<v1::UpsellService::Stub> upsell_;
+};
+
+TEST_P(UpsellApiTest, TheLimitTriggerFiresAt80PercentOfALimitAndNotJustShort) {
+  HealthyAccount("shop");
+  Record({Event("shop", "api-1", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Hours(1), 790, "api_calls")});
+  v1::EvaluateAccountResponse short_of_it = Evaluate("shop");
+  ASSERT_FALSE(short_of_it.at_risk()) << short_of_it.at_risk_reason();
+  EXPECT_FALSE(Fired(short_of_it, "limit"));
+
+  Record({Event("shop", "api-2", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Minutes(30), 800, "api_calls")});
+  v1::EvaluateAccountResponse at_it = Evaluate("shop");
+  const v1::Opportunity* limit = OpenedFor(at_it, "limit");
+  ASSERT_NE(limit, nullptr);
+  EXPECT_EQ(limit->state(), v1::OPPORTUNITY_STATE_OPEN);
+  EXPECT_EQ(limit->trigger().priority(), v1::UPSELL_PRIORITY_HIGH);
+  EXPECT_EQ(limit->trigger().offer().target_plan(), "pro");  // the next plan up the ladder
+  EXPECT_NEAR(limit->trigger().expected_conversion_min(), 0.5, 1e-9);
+  EXPECT_NEAR(limit->trigger().expected_conversion_max(), 0.6, 1e-9);
+  EXPECT_THAT(limit->trigger().reason(), HasSubstr("0.8"));
+  const std::string id = limit->opportunity_id();
+
+  // Evaluating again opens nothing new: the opportunity is already open.
+  v1::EvaluateAccountResponse again = Evaluate("shop");
+  EXPECT_EQ(OpenedFor(again, "limit"), nullptr);
+  ASSERT_GE(again.already_open_size(), 1);
+  v1::ListOpportunitiesRequest list;
+  list.set_account_id("shop");
+  list.set_trigger_id("limit");
+  v1::ListOpportunitiesResponse listed;
+  ASSERT_TRUE(upsell_->ListOpportunities(Context().get(), list, &listed).ok());
+  ASSERT_EQ(listed.opportunities_size(), 1);
+  EXPECT_EQ(listed.opportunities(0).opportunity_id(), id);
+
+  // Declined: the trigger cools down (14 days) instead of firing again at once.
+  ASSERT_TRUE(Outcome(id, v1::OPPORTUNITY_STATE_OFFERED, "offer-1").ok());
+  ASSERT_TRUE(Outcome(id, v1::OPPORTUNITY_STATE_DECLINED, "no-1").ok());
+  v1::EvaluateAccountResponse cooling = Evaluate("shop");
+  EXPECT_EQ(OpenedFor(cooling, "limit"), nullptr);
+  EXPECT_THAT(std::vector<std::string>(cooling.cooling_down().begin(), cooling.cooling_down().end()),
+              ::testing::Contains("limit"));
+}
+
+TEST_P(UpsellApiTest, AnAtRiskAccountIsRoutedToRetentionAndGetsNoOpportunity) {
+  HealthyAccount("wobbly");
+  Record({Event("wobbly", "api", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Minutes(30), 950, "api_calls"),
+          Event("wobbly", "trial", v1::EVENT_TYPE_COMPETITOR_TRIAL, kStart - absl::Hours(1)),
+          Event("wobbly", "search", v1::EVENT_TYPE_COMPETITOR_SEARCH, kStart - absl::Hours(1)),
+          Event("wobbly", "eval", v1::EVENT_TYPE_COMPETITOR_EVALUATION, kStart - absl::Hours(1)),
+          Event("wobbly", "review", v1::EVENT_TYPE_CONTRACT_REVIEW, kStart - absl::Hours(1)),
+          Event("wobbly", "nps2", v1::EVENT_TYPE_NPS_RESPONSE, kStart - absl::Minutes(20), 2)});
+  v1::EvaluateAccountResponse response = Evaluate("wobbly");
+  EXPECT_TRUE(response.at_risk());
+  EXPECT_THAT(response.at_risk_reason(), HasSubstr("retention"));
+  EXPECT_EQ(response.fired_size(), 0);
+  EXPECT_EQ(response.opened_size(), 0);
+  v1::ListOpportunitiesRequest list;
+  list.set_account_id("wobbly");
+  v1::ListOpportunitiesResponse listed;
+  ASSERT_TRUE(upsell_->ListOpportunities(Context().get(), list, &listed).ok());
+  EXPECT_EQ(listed.opportunities_size(), 0);
+}
+
+TEST_P(UpsellApiTest, AnAcceptedOfferRaisesMrrAndShowsAsExpansionInNrr) {
+  HealthyAccount("grower", 1000);
+  Record({Event("grower", "api", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Minutes(30), 900, "api_calls")});
+  const v1::EvaluateAccountResponse evaluated = Evaluate("grower");
+  const v1::Opportunity* limit = OpenedFor(evaluated, "limit");
+  ASSERT_NE(limit, nullptr);
+  const std::string id = limit->opportunity_id();
+
+  EXPECT_EQ(BadRequestField(Outcome(id, v1::OPPORTUNITY_STATE_ACCEPTED, "yes-1", 0)), "mrr_change");
+  v1::Opportunity accepted;
+  ASSERT_TRUE(Outcome(id, v1::OPPORTUNITY_STATE_ACCEPTED, "yes-1", 500, &accepted).ok());
+  EXPECT_EQ(accepted.state(), v1::OPPORTUNITY_STATE_ACCEPTED);
+  // A retry changes nothing, the MRR included.
+  ASSERT_TRUE(Outcome(id, v1::OPPORTUNITY_STATE_ACCEPTED, "yes-1", 500).ok());
+  v1::GetAccountRequest get;
+  get.set_account_id("grower");
+  v1::GetAccountResponse account;
+  ASSERT_TRUE(scoring_->GetAccount(Context().get(), get, &account).ok());
+  EXPECT_DOUBLE_EQ(account.account().mrr(), 1500);
+  EXPECT_EQ(account.account().plan().name(), "pro");
+  EXPECT_EQ(Outcome(id, v1::OPPORTUNITY_STATE_DECLINED, "no-1").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  // The portfolio sees it: +500 expansion on a 1,000 start, NRR 150%.
+  v1::GetPortfolioMetricsRequest metrics;
+  *metrics.mutable_start_time() = At(kStart - absl::Hours(24 * 30));
+  *metrics.mutable_end_time() = At(kStart + absl::Hours(1));
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  double nrr = 0;
+  while (absl::Now() < give_up) {
+    v1::GetPortfolioMetricsResponse response;
+    ASSERT_TRUE(segments_->GetPortfolioMetrics(Context().get(), metrics, &response).ok());
+    for (const v1::PortfolioMetric& m : response.metrics()) {
+      if (m.name() == "net_revenue_retention") nrr = m.value();
+    }
+    if (nrr == 150) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_DOUBLE_EQ(nrr, 150);
+}
+
+TEST_P(UpsellApiTest, BadRequestsGetPreciseStatuses) {
+  v1::EvaluateAccountRequest evaluate;
+  evaluate.set_account_id("ghost");
+  v1::EvaluateAccountResponse evaluated;
+  EXPECT_EQ(upsell_->EvaluateAccount(Context().get(), evaluate, &evaluated).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  evaluate.set_account_id("");
+  EXPECT_EQ(BadRequestField(upsell_->EvaluateAccount(Context().get(), evaluate, &evaluated)), "account_id");
+  v1::GetOpportunityRequest get;
+  get.set_opportunity_id("nonsense");
+  v1::GetOpportunityResponse got;
+  EXPECT_EQ(BadRequestField(upsell_->GetOpportunity(Context().get(), get, &got)), "opportunity_id");
+  get.set_opportunity_id("ghost/1");
+  EXPECT_EQ(upsell_->GetOpportunity(Context().get(), get, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(BadRequestField(Outcome("ghost/1", v1::OPPORTUNITY_STATE_OPEN, "r")), "state");
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, UpsellApiTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
+                         [](const auto& param_info) {
+                           return param_info.param == StoreKind::kMemory ? "Memory" : "Redis";
+                         });
+
+}  // namespace
+}  // namespace steward
