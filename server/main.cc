@@ -41,6 +41,9 @@ ABSL_FLAG(std::string, scoring_address, "",
           "hosts scoring (then the two talk over an in-process channel).");
 ABSL_FLAG(absl::Duration, scoring_deadline, absl::Seconds(10),
           "Deadline of each call to another Steward service (scoring, segmentation).");
+ABSL_FLAG(bool, upsell_follower, true,
+          "Evaluate upsell triggers in this process as accounts change (follow the change feed); turn off "
+          "on replicas that only answer.");
 ABSL_FLAG(std::string, segmentation_address, "",
           "HOST:PORT of the segmentation service, for an upsell process that does not host it; empty when "
           "this process hosts segmentation.");
@@ -48,7 +51,7 @@ ABSL_FLAG(bool, segment_maintainer, true,
           "Keep segment membership current in this process (follow the change feed, rebuild on segment "
           "changes); turn off on read-only replicas.");
 ABSL_FLAG(absl::Duration, segment_poll_interval, absl::Milliseconds(200),
-          "How often the segment maintainer polls the change feed when it is idle.");
+          "How often the segment maintainer and the upsell follower poll the change feed when idle.");
 ABSL_FLAG(absl::Duration, segment_rebuild_interval, absl::Hours(24),
           "How often every account's segments are re-evaluated (for changes that come with time alone).");
 ABSL_FLAG(std::string, store, "memory", "'memory' (embedded, lost on exit) or redis://HOST:PORT/DB.");
@@ -193,6 +196,8 @@ int Run() {
   config.scoring_address = absl::GetFlag(FLAGS_scoring_address);
   config.scoring_deadline = absl::GetFlag(FLAGS_scoring_deadline);
   config.segmentation_address = absl::GetFlag(FLAGS_segmentation_address);
+  config.run_upsell_follower = absl::GetFlag(FLAGS_upsell_follower);
+  config.upsell_poll_interval = absl::GetFlag(FLAGS_segment_poll_interval);
   config.run_maintainer = absl::GetFlag(FLAGS_segment_maintainer);
   config.maintainer.poll_interval = absl::GetFlag(FLAGS_segment_poll_interval);
   config.maintainer.rebuild_interval = absl::GetFlag(FLAGS_segment_rebuild_interval);

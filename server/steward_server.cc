@@ -108,6 +108,8 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
     server->upsell_grpc_ =
         std::make_unique<upsell::UpsellServiceImpl>(*server->upsell_, *server->upsell_pool_);
     builder.RegisterService(server->upsell_grpc_.get());
+    server->upsell_follower_ = std::make_unique<upsell::UpsellFollower>(
+        store, *server->scoring_client_, *server->upsell_, config.upsell_poll_interval);
   }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
@@ -120,6 +122,7 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
     server->segmentation_client_->Connect(server->server_->InProcessChannel(channel_args));
   }
   if (server->maintainer_ != nullptr && config.run_maintainer) server->maintainer_->Start();
+  if (server->upsell_follower_ != nullptr && config.run_upsell_follower) server->upsell_follower_->Start();
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   for (const std::string& name : config.services) health->SetServingStatus(name, true);
   health->SetServingStatus(true);
@@ -140,6 +143,7 @@ void StewardServer::Shutdown(absl::Duration grace) {
   server_->GetHealthCheckService()->Shutdown();
   // The maintainer calls the scoring service, which may be in this server: it stops first.
   if (maintainer_ != nullptr) maintainer_->Stop();
+  if (upsell_follower_ != nullptr) upsell_follower_->Stop();
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
   server_->Shutdown(deadline);
   server_->Wait();

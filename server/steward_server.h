@@ -23,6 +23,7 @@
 #include "services/segmentation/segmentation_grpc_service.h"
 #include "services/segmentation/segmentation_service.h"
 #include "services/upsell/opportunity_book.h"
+#include "services/upsell/upsell_follower.h"
 #include "services/upsell/upsell_grpc_service.h"
 #include "services/upsell/upsell_service.h"
 
@@ -57,6 +58,10 @@ struct ServerConfig {
   // it ("host:port"; empty: in-process). Calls to it use scoring_deadline.
   v1::UpsellConfig upsell_config;
   std::string segmentation_address;
+  // Whether this process evaluates upsell triggers as accounts change (UpsellFollower), and how often
+  // it polls the change feed when idle.
+  bool run_upsell_follower = true;
+  absl::Duration upsell_poll_interval = absl::Milliseconds(200);
   // Whether this process keeps membership current (MembershipMaintainer); read-only replicas do not.
   bool run_maintainer = true;
   segmentation::MaintainerOptions maintainer;
@@ -104,6 +109,7 @@ class StewardServer {
   std::unique_ptr<upsell::OpportunityBook> opportunities_;
   std::unique_ptr<upsell::UpsellService> upsell_;
   std::unique_ptr<upsell::UpsellServiceImpl> upsell_grpc_;
+  std::unique_ptr<upsell::UpsellFollower> upsell_follower_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

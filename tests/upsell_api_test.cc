@@ -71,6 +71,10 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
     config.portfolio_targets = *targets;
     config.upsell_config = *upsell;
     config.maintainer.poll_interval = absl::Milliseconds(5);
+    // Most tests call EvaluateAccount themselves and look at what it opened, so the follower (which
+    // would evaluate on its own) runs only where a test asks for it.
+    config.run_upsell_follower = Follow();
+    config.upsell_poll_interval = absl::Milliseconds(5);
     auto server = StewardServer::Start(config, *store_, clock_, *std::move(models));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -84,6 +88,8 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
   void TearDown() override {
     if (server_) server_->Shutdown(absl::Seconds(1));
   }
+
+  virtual bool Follow() const { return false; }
 
   static std::unique_ptr<grpc::ClientContext> Context() {
     auto context = std::make_unique<grpc::ClientContext>();
@@ -306,6 +312,41 @@ TEST_P(UpsellApiTest, BadRequestsGetPreciseStatuses) {
   EXPECT_EQ(upsell_->GetOpportunity(Context().get(), get, &got).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(BadRequestField(Outcome("ghost/1", v1::OPPORTUNITY_STATE_OPEN, "r")), "state");
 }
+
+// With the follower running, as in production.
+class UpsellFollowerApiTest : public UpsellApiTest {
+ protected:
+  bool Follow() const override { return true; }
+};
+
+TEST_P(UpsellFollowerApiTest, AnOpportunityOpensWhenItsTriggerStartsToHoldWithoutAnyoneAsking) {
+  HealthyAccount("busy");
+  Record({Event("busy", "api", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Minutes(30), 850, "api_calls")});
+  v1::ListOpportunitiesRequest list;
+  list.set_account_id("busy");
+  list.set_trigger_id("limit");
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  v1::ListOpportunitiesResponse listed;
+  while (absl::Now() < give_up) {
+    ASSERT_TRUE(upsell_->ListOpportunities(Context().get(), list, &listed).ok());
+    if (listed.opportunities_size() > 0) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(listed.opportunities_size(), 1);
+  EXPECT_EQ(listed.opportunities(0).state(), v1::OPPORTUNITY_STATE_OPEN);
+  // More changes of the same account re-evaluate it, and never open a second one.
+  Record({Event("busy", "api-2", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Minutes(10), 900, "api_calls")});
+  v1::EvaluateAccountResponse now = Evaluate("busy");
+  EXPECT_EQ(OpenedFor(now, "limit"), nullptr);
+  ASSERT_TRUE(upsell_->ListOpportunities(Context().get(), list, &listed).ok());
+  EXPECT_EQ(listed.opportunities_size(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, UpsellFollowerApiTest,
+                         ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
+                         [](const auto& param_info) {
+                           return param_info.param == StoreKind::kMemory ? "Memory" : "Redis";
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Stores, UpsellApiTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
                          [](const auto& param_info) {

@@ -128,7 +128,8 @@ MembershipMaintainer::MembershipMaintainer(Store& store, const Clock& clock,
       loyalty_(loyalty),
       history_(history),
       config_(config),
-      options_(options) {}
+      options_(options),
+      loop_("segment_maintainer_failed", options.poll_interval, [this] { return Step(); }) {}
 
 MembershipMaintainer::~MembershipMaintainer() { Stop(); }
 
@@ -453,30 +454,8 @@ absl::StatusOr<bool> MembershipMaintainer::Step() {
   return changes->changes_size() == kFeedPageSize;
 }
 
-void MembershipMaintainer::Start() {
-  if (thread_.joinable()) return;
-  thread_ = std::thread([this] { Run(); });
-}
+void MembershipMaintainer::Start() { loop_.Start(); }
 
-void MembershipMaintainer::Stop() {
-  if (!thread_.joinable()) return;
-  if (!stop_.HasBeenNotified()) stop_.Notify();
-  thread_.join();
-}
-
-void MembershipMaintainer::Run() {
-  absl::Duration backoff = options_.poll_interval;
-  while (!stop_.HasBeenNotified()) {
-    absl::StatusOr<bool> more = Step();
-    if (!more.ok()) {
-      Log(LogLevel::kWarning, "segment_maintainer_failed", {{"error", more.status().ToString()}});
-      backoff = std::min(backoff * 2, absl::Seconds(10));
-      stop_.WaitForNotificationWithTimeout(backoff);
-      continue;
-    }
-    backoff = options_.poll_interval;
-    if (!*more) stop_.WaitForNotificationWithTimeout(options_.poll_interval);
-  }
-}
+void MembershipMaintainer::Stop() { loop_.Stop(); }
 
 }  // namespace steward::segmentation

@@ -10,6 +10,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/step_loop.h"
 #include "common/store/store.h"
 #include "services/scoring/scoring_client.h"
 #include "services/segmentation/account_view.h"
@@ -78,7 +79,6 @@ class MembershipMaintainer {
                              Tally* tally);
   absl::Status AddToStats(const Tally& delta);
   absl::Status ReplaceStats(const Tally& total);
-  void Run();
 
   Store& store_;
   const Clock& clock_;
@@ -95,8 +95,7 @@ class MembershipMaintainer {
   absl::Time last_rebuild_ = absl::InfinitePast();
 
   std::atomic<int> rebuilds_{0};
-  absl::Notification stop_;
-  std::thread thread_;
+  StepLoop loop_;  // last: it runs Step, which uses everything above
 };
 
 }  // namespace steward::segmentation
