@@ -44,15 +44,12 @@ class SegmentationBlackBoxTest : public ::testing::TestWithParam<Topology> {
                                              absl::StrCat("--config_dir=", SourceDir(), "/config")};
     auto start =
         [&](std::vector<std::string> extra) -> std::pair<std::unique_ptr<testing::ChildProcess>, int> {
-      std::vector<std::string> argv = {StewardBinary()};
-      argv.insert(argv.end(), common.begin(), common.end());
-      argv.insert(argv.end(), extra.begin(), extra.end());
-      auto child = testing::ChildProcess::Start(argv);
+      extra.insert(extra.begin(), common.begin(), common.end());
+      int port = 0;
+      auto child = testing::StartSteward(extra, port);
       EXPECT_TRUE(child.ok()) << child.status();
       if (!child.ok()) return {nullptr, 0};
-      auto port = (*child)->WaitForServerPort(absl::Seconds(20));
-      EXPECT_TRUE(port.ok()) << port.status() << "\n" << (*child)->Output();
-      return {std::move(*child), port.ok() ? *port : 0};
+      return {*std::move(child), port};
     };
     if (GetParam() == Topology::kOneProcess) {
       auto [child, port] = start({"--services=all"});

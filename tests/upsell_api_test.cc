@@ -28,6 +28,7 @@
 #include "steward/v1/segmentation_service.grpc.pb.h"
 #include "steward/v1/upsell_service.grpc.pb.h"
 #include "tests/support/api_test_support.h"
+#include "tests/support/healthy_account.h"
 #include "tests/support/redis_server.h"
 
 namespace steward {
@@ -97,37 +98,12 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
     return context;
   }
 
-  // A healthy account on the "growth" plan (1,000 API calls a month): a month of daily use of most of
-  // its features, a promoter's NPS, satisfied CSAT, engaged emails.
   void HealthyAccount(const std::string& id, double mrr = 1000) {
     v1::UpsertAccountRequest upsert;
-    v1::Account& a = *upsert.mutable_account();
-    a.set_account_id(id);
-    a.set_mrr(mrr);
-    a.set_gross_margin(0.8);
-    a.set_seats(10);
-    a.mutable_plan()->set_name("growth");
-    a.mutable_plan()->set_feature_count(10);
-    (*a.mutable_plan()->mutable_limits())["api_calls"] = 1000;
-    *a.mutable_start_time() = At(kStart - absl::Hours(24 * 400));
+    *upsert.mutable_account() = testing::HealthyAccount(id, kStart, mrr);
     v1::UpsertAccountResponse upserted;
     ASSERT_TRUE(scoring_->UpsertAccount(Context().get(), upsert, &upserted).ok());
-    std::vector<v1::Event> events;
-    for (int day = 0; day < 30; ++day) {
-      const absl::Time t = kStart - absl::Hours(24 * day + 3);
-      events.push_back(Event(id, absl::StrCat("login-", day), v1::EVENT_TYPE_LOGIN, t));
-      events.push_back(Event(id, absl::StrCat("login2-", day), v1::EVENT_TYPE_LOGIN, t + absl::Minutes(5)));
-      events.push_back(Event(id, absl::StrCat("use-", day), v1::EVENT_TYPE_FEATURE_USED, t, 0,
-                             absl::StrCat("feature-", day % 9)));
-      if (day % 3 == 0) {
-        events.push_back(Event(id, absl::StrCat("mail-", day), v1::EVENT_TYPE_EMAIL_SENT, t));
-        events.push_back(Event(id, absl::StrCat("open-", day), v1::EVENT_TYPE_EMAIL_OPENED, t));
-      }
-    }
-    events.push_back(Event(id, "seats", v1::EVENT_TYPE_SEATS_ACTIVE, kStart - absl::Hours(2), 8));
-    events.push_back(Event(id, "nps", v1::EVENT_TYPE_NPS_RESPONSE, kStart - absl::Hours(2), 10));
-    events.push_back(Event(id, "csat", v1::EVENT_TYPE_CSAT_RESPONSE, kStart - absl::Hours(2), 5));
-    Record(events);
+    Record(testing::HealthyMonth(id, kStart));
   }
 
   void Record(const std::vector<v1::Event>& events) {
@@ -140,14 +116,7 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
 
   static v1::Event Event(const std::string& account, const std::string& id, v1::EventType type, absl::Time t,
                          double value = 0, const std::string& subject = "") {
-    v1::Event e;
-    e.set_event_id(id);
-    e.set_account_id(account);
-    e.set_type(type);
-    *e.mutable_time() = At(t);
-    e.set_value(value);
-    e.set_subject(subject);
-    return e;
+    return testing::MakeEvent(account, id, type, t, value, subject);
   }
 
   v1::EvaluateAccountResponse Evaluate(const std::string& id) {

@@ -129,6 +129,21 @@ std::string SourceDir() { return std::getenv("STEWARD_SOURCE_DIR"); }
 
 std::string StewardBinary() { return absl::StrCat(std::getenv("STEWARD_BINARY_DIR"), "/server/steward"); }
 
+absl::StatusOr<std::unique_ptr<ChildProcess>> StartSteward(const std::vector<std::string>& args, int& port,
+                                                           absl::Duration timeout) {
+  std::vector<std::string> argv = {StewardBinary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<std::unique_ptr<ChildProcess>> child = ChildProcess::Start(argv);
+  if (!child.ok()) return child.status();
+  absl::StatusOr<int> serving = (*child)->WaitForServerPort(timeout);
+  if (!serving.ok()) {
+    return absl::Status(serving.status().code(),
+                        absl::StrCat(serving.status().message(), "\n", (*child)->Output()));
+  }
+  port = *serving;
+  return child;
+}
+
 std::pair<int, std::string> RunCommand(const std::string& command) {
   std::string output;
   FILE* pipe = popen((command + " 2>&1").c_str(), "r");

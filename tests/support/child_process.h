@@ -51,6 +51,10 @@ class ChildProcess {
 std::string SourceDir();
 std::string StewardBinary();
 
+// Starts the built `steward` with `args` and waits for it to serve; sets `port` to the port it took.
+absl::StatusOr<std::unique_ptr<ChildProcess>> StartSteward(const std::vector<std::string>& args, int& port,
+                                                           absl::Duration timeout = absl::Seconds(20));
+
 // Runs a shell command; returns its exit code and its output (stdout and stderr together).
 std::pair<int, std::string> RunCommand(const std::string& command);
 
