@@ -53,6 +53,7 @@
 #include "services/scoring/keys.h"
 #include "steward/v1/scoring_service.grpc.pb.h"
 #include "steward/v1/segmentation_service.grpc.pb.h"
+#include "steward/v1/upsell_service.grpc.pb.h"
 #include "tests/support/redis_server.h"
 
 ABSL_FLAG(
@@ -467,6 +468,7 @@ struct Clients {
   std::vector<std::unique_ptr<v1::ScoringService::Stub>> scoring;
   std::vector<std::unique_ptr<health::Health::Stub>> health;
   std::vector<std::unique_ptr<v1::SegmentationService::Stub>> segmentation;
+  std::vector<std::unique_ptr<v1::UpsellService::Stub>> upsell;
   // For GetScores: answers arrive as bytes and only a sample is parsed, so that the client's cost of
   // parsing ~2 KB answers does not become what the benchmark measures (the baseline's answers are a
   // few bytes). Every answer is still checked to be non-empty.
@@ -482,12 +484,14 @@ struct Clients {
       scoring.push_back(v1::ScoringService::NewStub(channels.back()));
       health.push_back(health::Health::NewStub(channels.back()));
       segmentation.push_back(v1::SegmentationService::NewStub(channels.back()));
+      upsell.push_back(v1::UpsellService::NewStub(channels.back()));
       generic.push_back(std::make_unique<grpc::GenericStub>(channels.back()));
     }
   }
   grpc::GenericStub& Generic(int slot) { return *generic[static_cast<size_t>(slot) % generic.size()]; }
   v1::ScoringService::Stub& Scoring(int slot) { return *scoring[static_cast<size_t>(slot) % scoring.size()]; }
   health::Health::Stub& Health(int slot) { return *health[static_cast<size_t>(slot) % health.size()]; }
+  v1::UpsellService::Stub& Upsell(int slot) { return *upsell[static_cast<size_t>(slot) % upsell.size()]; }
   v1::SegmentationService::Stub& Segmentation(int slot) {
     return *segmentation[static_cast<size_t>(slot) % segmentation.size()];
   }
@@ -681,6 +685,29 @@ class SegmentMembersLoad final : public Workload {
  private:
   Clients& clients_;
   std::vector<CallSlot<v1::ListSegmentMembersRequest, v1::ListSegmentMembersResponse>> slots_;
+  std::atomic<uint64_t> next_{0};
+};
+
+// (e) Upsell: every trigger of an account evaluated from its account, scores and segments (calls to
+// the scoring and segmentation services), opening or finding its opportunities.
+class EvaluateAccountLoad final : public Workload {
+ public:
+  EvaluateAccountLoad(Clients& clients, int concurrency, const std::vector<std::string>& ids)
+      : clients_(clients), slots_(concurrency), ids_(ids) {}
+  bool StartNext(int slot, Done done) override {
+    auto& s = slots_[slot];
+    s.context = clients_.NewContext();
+    s.request.set_account_id(ids_[next_.fetch_add(1) % ids_.size()]);
+    clients_.Upsell(slot).async()->EvaluateAccount(
+        s.context.get(), &s.request, &s.response,
+        [done = std::move(done)](grpc::Status status) { done(status); });
+    return true;
+  }
+
+ private:
+  Clients& clients_;
+  std::vector<CallSlot<v1::EvaluateAccountRequest, v1::EvaluateAccountResponse>> slots_;
+  const std::vector<std::string>& ids_;
   std::atomic<uint64_t> next_{0};
 };
 
@@ -1164,6 +1191,12 @@ int Run() {
   const PhaseStats members_stats =
       PhaseRunner(members_load, concurrency).Run("list_segment_members", phase_duration, nullptr);
 
+  // (e) Upsell evaluation.
+  Progress(absl::StrCat("phase evaluate_account: ", seconds, " s"));
+  EvaluateAccountLoad evaluate_load(clients, concurrency, ids);
+  const PhaseStats evaluate_stats =
+      PhaseRunner(evaluate_load, concurrency).Run("evaluate_account", phase_duration, nullptr);
+
   // Memory per account, before the RecordEvents phase adds its synthetic events: 90 days of realistic
   // activity plus the cached scores and one day of history.
   MemoryReport memory;
@@ -1190,6 +1223,7 @@ int Run() {
 
   phases.push_back(segments_stats);
   phases.push_back(members_stats);
+  phases.push_back(evaluate_stats);
 
   const absl::Status stopped = teardown();
   guard.f = nullptr;
@@ -1210,6 +1244,8 @@ int Run() {
       base.CallsPerSecond() > 0 ? segments_stats.CallsPerSecond() / base.CallsPerSecond() : 0;
   const double members_ratio =
       base.CallsPerSecond() > 0 ? members_stats.CallsPerSecond() / base.CallsPerSecond() : 0;
+  const double evaluate_ratio =
+      base.CallsPerSecond() > 0 ? evaluate_stats.CallsPerSecond() / base.CallsPerSecond() : 0;
   const int64_t get_answers = cached_load.cached + cached_load.computed;
   const double cached_share = get_answers > 0 ? static_cast<double>(cached_load.cached) / get_answers : 0;
   const double response_bytes = cached_load.size_samples > 0
@@ -1255,6 +1291,9 @@ int Run() {
   std::cout << absl::StrFormat("  %-44s %10.3f   target >= %.2f   %s\n",
                                "ListSegmentMembers(100) / Health.Check", members_ratio, kTargetSegmentsRatio,
                                Verdict(members_ratio >= kTargetSegmentsRatio));
+  std::cout << absl::StrFormat("  %-44s %10.3f   (%.0f accounts evaluated/s)\n",
+                               "EvaluateAccount / Health.Check", evaluate_ratio,
+                               evaluate_stats.CallsPerSecond());
   if (memory.measured) {
     std::cout << absl::StrFormat(
         "\nRedis memory per account (MEMORY USAGE, sample of %d seeded accounts, before "
@@ -1295,7 +1334,8 @@ int Run() {
                   ",\"ratios\":{\"get_scores_cached_vs_health\":", JsonNumber(get_ratio),
                   ",\"record_events_vs_health\":", JsonNumber(rec_ratio),
                   ",\"get_account_segments_vs_health\":", JsonNumber(segments_ratio),
-                  ",\"list_segment_members_vs_health\":", JsonNumber(members_ratio), "}",
+                  ",\"list_segment_members_vs_health\":", JsonNumber(members_ratio),
+                  ",\"evaluate_account_vs_health\":", JsonNumber(evaluate_ratio), "}",
                   ",\"targets\":{\"get_scores_ratio\":", JsonNumber(kTargetGetScoresRatio),
                   ",\"get_scores_ratio_met\":", get_ratio >= kTargetGetScoresRatio ? "true" : "false",
                   ",\"events_per_s\":", JsonNumber(kTargetEventsPerSecond),
