@@ -98,12 +98,13 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
     return context;
   }
 
-  void HealthyAccount(const std::string& id, double mrr = 1000) {
+  void HealthyAccount(const std::string& id, double mrr = 1000, int features = 9, double nps = 10,
+                      double seats_active = 8) {
     v1::UpsertAccountRequest upsert;
-    *upsert.mutable_account() = testing::HealthyAccount(id, kStart, mrr);
+    *upsert.mutable_account() = testing::HealthyAccount(id, clock_.Now(), mrr);
     v1::UpsertAccountResponse upserted;
     ASSERT_TRUE(scoring_->UpsertAccount(Context().get(), upsert, &upserted).ok());
-    Record(testing::HealthyMonth(id, kStart));
+    Record(testing::HealthyMonth(id, clock_.Now(), features, nps, seats_active));
   }
 
   void Record(const std::vector<v1::Event>& events) {
@@ -202,6 +203,62 @@ TEST_P(UpsellApiTest, TheLimitTriggerFiresAt80PercentOfALimitAndNotJustShort) {
   EXPECT_EQ(OpenedFor(cooling, "limit"), nullptr);
   EXPECT_THAT(std::vector<std::string>(cooling.cooling_down().begin(), cooling.cooling_down().end()),
               ::testing::Contains("limit"));
+}
+
+// SPEC §4's triggers through the public RPCs: for each, an account that reaches the threshold and one
+// just short of it. (The limit trigger has its own test above.)
+TEST_P(UpsellApiTest, EachTriggerFiresAtItsThresholdAndNotJustShort) {
+  struct Case {
+    const char* trigger;
+    const char* account;
+    bool fires;
+    std::function<void(const std::string&)> setup;
+  };
+  auto healthy = [this](int features, double nps, double seats) {
+    return [=, this](const std::string& id) { HealthyAccount(id, 1000, features, nps, seats); };
+  };
+  auto with_roi = [this](double roi) {
+    return [=, this](const std::string& id) {
+      HealthyAccount(id);
+      Record({Event(id, "roi", v1::EVENT_TYPE_ROI_REPORTED, kStart - absl::Hours(1), roi)});
+    };
+  };
+  const Case cases[] = {
+      {"usage", "usage-at", true, healthy(8, 10, 8)},      // 8 of 10 features: 0.8
+      {"usage", "usage-short", false, healthy(7, 10, 8)},  // 0.7
+      {"results", "results-at", true, with_roi(201)},      // ROI > 200%
+      {"results", "results-short", false, with_roi(200)},
+      {"complementary_product", "complement-at", true, healthy(9, 9, 8)},  // a promoter
+      {"complementary_product", "complement-short", false, healthy(9, 8, 8)},
+      {"departmental_expansion", "teams-at", true, healthy(9, 10, 9)},  // 9 of 10 seats: 0.9
+      {"departmental_expansion", "teams-short", false, healthy(9, 10, 8)},
+  };
+  for (const Case& c : cases) {
+    c.setup(c.account);
+    v1::EvaluateAccountResponse response = Evaluate(c.account);
+    ASSERT_FALSE(response.at_risk()) << c.account << ": " << response.at_risk_reason();
+    EXPECT_EQ(Fired(response, c.trigger), c.fires) << c.account;
+    if (c.fires) {
+      const v1::Opportunity* opened = OpenedFor(response, c.trigger);
+      ASSERT_NE(opened, nullptr) << c.account;
+      EXPECT_FALSE(opened->trigger().offer().description().empty()) << c.account;
+      EXPECT_GT(opened->trigger().expected_conversion_max(), 0) << c.account;
+    }
+  }
+}
+
+TEST_P(UpsellApiTest, TheSeasonalTriggerFiresInItsSeasonOnly) {
+  // Q4 is the season: Sep 30 is just short of it, Oct 1 in it.
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 9, 30, 12, 0, 0), absl::UTCTimeZone()));
+  HealthyAccount("seasonal");
+  EXPECT_FALSE(Fired(Evaluate("seasonal"), "seasonal"));
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 10, 1, 12, 0, 0), absl::UTCTimeZone()));
+  const v1::EvaluateAccountResponse in_season = Evaluate("seasonal");
+  const v1::Opportunity* opened = OpenedFor(in_season, "seasonal");
+  ASSERT_NE(opened, nullptr);
+  EXPECT_EQ(opened->trigger().kind_of_sale(), v1::SALE_KIND_CROSS_SELL);
+  EXPECT_NEAR(opened->trigger().offer().discount_percent(), 50, 1e-9);
+  EXPECT_EQ(opened->trigger().offer().discount_months(), 3);
 }
 
 TEST_P(UpsellApiTest, AnAtRiskAccountIsRoutedToRetentionAndGetsNoOpportunity) {

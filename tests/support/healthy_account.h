@@ -38,23 +38,25 @@ inline v1::Account HealthyAccount(const std::string& id, absl::Time now, double 
   return a;
 }
 
-// The 30 days before `now` of a healthy account: daily use of most features, engaged emails, 8 of 10
-// seats active, a promoter's NPS and a satisfied CSAT.
-inline std::vector<v1::Event> HealthyMonth(const std::string& id, absl::Time now) {
+// The 30 days before `now` of a healthy account: daily use of `features` of its features (9 of 10 by
+// default), engaged emails, `seats_active` of 10 seats active, an NPS answer (a promoter's by default)
+// and a satisfied CSAT.
+inline std::vector<v1::Event> HealthyMonth(const std::string& id, absl::Time now, int features = 9,
+                                           double nps = 10, double seats_active = 8) {
   std::vector<v1::Event> events;
   for (int day = 0; day < 30; ++day) {
     const absl::Time t = now - absl::Hours(24 * day + 3);
     events.push_back(MakeEvent(id, absl::StrCat("login-", day), v1::EVENT_TYPE_LOGIN, t));
     events.push_back(MakeEvent(id, absl::StrCat("login2-", day), v1::EVENT_TYPE_LOGIN, t + absl::Minutes(5)));
     events.push_back(MakeEvent(id, absl::StrCat("use-", day), v1::EVENT_TYPE_FEATURE_USED, t, 0,
-                               absl::StrCat("feature-", day % 9)));
+                               absl::StrCat("feature-", day % features)));
     if (day % 3 == 0) {
       events.push_back(MakeEvent(id, absl::StrCat("mail-", day), v1::EVENT_TYPE_EMAIL_SENT, t));
       events.push_back(MakeEvent(id, absl::StrCat("open-", day), v1::EVENT_TYPE_EMAIL_OPENED, t));
     }
   }
-  events.push_back(MakeEvent(id, "seats", v1::EVENT_TYPE_SEATS_ACTIVE, now - absl::Hours(2), 8));
-  events.push_back(MakeEvent(id, "nps", v1::EVENT_TYPE_NPS_RESPONSE, now - absl::Hours(2), 10));
+  events.push_back(MakeEvent(id, "seats", v1::EVENT_TYPE_SEATS_ACTIVE, now - absl::Hours(2), seats_active));
+  events.push_back(MakeEvent(id, "nps", v1::EVENT_TYPE_NPS_RESPONSE, now - absl::Hours(2), nps));
   events.push_back(MakeEvent(id, "csat", v1::EVENT_TYPE_CSAT_RESPONSE, now - absl::Hours(2), 5));
   return events;
 }
