@@ -322,6 +322,52 @@ TEST_P(UpsellApiTest, AnAcceptedOfferRaisesMrrAndShowsAsExpansionInNrr) {
   EXPECT_DOUBLE_EQ(nrr, 150);
 }
 
+TEST_P(UpsellApiTest, ConversionMetricsCountOutcomesPerTriggerBesideTheirExpectedRange) {
+  // Three accounts at their limit: one deal won (300 MRR), one declined, one still open.
+  std::vector<std::string> ids;
+  for (const char* account : {"won", "lost", "pending"}) {
+    HealthyAccount(account);
+    Record({Event(account, "api", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Minutes(30), 900, "api_calls")});
+    const v1::EvaluateAccountResponse evaluated = Evaluate(account);
+    const v1::Opportunity* limit = OpenedFor(evaluated, "limit");
+    ASSERT_NE(limit, nullptr) << account;
+    ids.push_back(limit->opportunity_id());
+  }
+  ASSERT_TRUE(Outcome(ids[0], v1::OPPORTUNITY_STATE_ACCEPTED, "a", 300).ok());
+  ASSERT_TRUE(Outcome(ids[1], v1::OPPORTUNITY_STATE_DECLINED, "d").ok());
+
+  v1::GetUpsellMetricsRequest request;
+  v1::GetUpsellMetricsResponse metrics;
+  ASSERT_TRUE(upsell_->GetUpsellMetrics(Context().get(), request, &metrics).ok());
+  const v1::ConversionStats* limit = nullptr;
+  for (const v1::ConversionStats& s : metrics.triggers()) {
+    if (s.trigger_id() == "limit") limit = &s;
+  }
+  ASSERT_NE(limit, nullptr);
+  EXPECT_EQ(limit->opened(), 3);
+  EXPECT_EQ(limit->accepted(), 1);
+  EXPECT_EQ(limit->declined(), 1);
+  EXPECT_EQ(limit->open(), 1);
+  ASSERT_TRUE(limit->has_conversion_rate());
+  EXPECT_DOUBLE_EQ(limit->conversion_rate(), 0.5);  // one of the two decided
+  EXPECT_NEAR(limit->expected_conversion_min(), 0.5, 1e-9);
+  EXPECT_TRUE(limit->meets_expectation());
+  EXPECT_DOUBLE_EQ(limit->expansion_mrr_won(), 300);
+  EXPECT_DOUBLE_EQ(metrics.overall().expansion_mrr_won(), 300);
+  ASSERT_TRUE(metrics.has_upsell_rate());
+  EXPECT_DOUBLE_EQ(metrics.upsell_rate(), 0.5);
+  EXPECT_DOUBLE_EQ(metrics.upsell_rate_target(), 0.25);
+
+  // A period before any opportunity opened counts nothing; a backwards one is refused.
+  *request.mutable_start_time() = At(kStart - absl::Hours(48));
+  *request.mutable_end_time() = At(kStart - absl::Hours(24));
+  ASSERT_TRUE(upsell_->GetUpsellMetrics(Context().get(), request, &metrics).ok());
+  EXPECT_EQ(metrics.overall().opened(), 0);
+  EXPECT_FALSE(metrics.has_upsell_rate());
+  *request.mutable_end_time() = At(kStart - absl::Hours(72));
+  EXPECT_EQ(BadRequestField(upsell_->GetUpsellMetrics(Context().get(), request, &metrics)), "end_time");
+}
+
 TEST_P(UpsellApiTest, BadRequestsGetPreciseStatuses) {
   v1::EvaluateAccountRequest evaluate;
   evaluate.set_account_id("ghost");

@@ -13,6 +13,8 @@ namespace {
 
 constexpr std::size_t kMaxRequestIdLength = 128;
 constexpr std::size_t kMaxNoteLength = 500;
+// The sorted index of the accounts that have opportunities.
+constexpr absl::string_view kAccountIndex = "upsell-accounts";
 
 bool IsOpen(v1::OpportunityState state) {
   return state == v1::OPPORTUNITY_STATE_OPEN || state == v1::OPPORTUNITY_STATE_OFFERED;
@@ -133,7 +135,13 @@ absl::StatusOr<OpportunityBook::OpenResult> OpportunityBook::Open(const std::str
     }
     auto saved = Save(account_id, record, loaded->version);
     if (!saved.ok()) return saved.status();
-    if (*saved) return result;
+    if (*saved) {
+      // Every account with opportunities is listed, for the metrics (idempotent, so a repeat is fine).
+      if (record.opened() == 1 && result.outcome == OpenOutcome::kOpened) {
+        if (absl::Status s = store_.IndexAdd(std::string(kAccountIndex), {&account_id, 1}); !s.ok()) return s;
+      }
+      return result;
+    }
   }
   return absl::AbortedError(absl::StrCat("opportunities of \"", account_id, "\" kept changing; retry"));
 }
@@ -161,7 +169,7 @@ absl::StatusOr<std::vector<v1::Opportunity>> OpportunityBook::ForAccount(const s
 absl::StatusOr<v1::Opportunity> OpportunityBook::RecordOutcome(const std::string& opportunity_id,
                                                                v1::OpportunityState state,
                                                                const std::string& request_id,
-                                                               const std::string& note) {
+                                                               const std::string& note, double mrr_change) {
   std::optional<std::string> account = AccountOf(opportunity_id);
   if (!account.has_value()) return FieldError("opportunity_id", "is not an opportunity id (\"ACCOUNT/N\")");
   if (request_id.empty() || request_id.size() > kMaxRequestIdLength) {
@@ -197,6 +205,7 @@ absl::StatusOr<v1::Opportunity> OpportunityBook::RecordOutcome(const std::string
                        " and cannot become ", v1::OpportunityState_Name(state)));
     }
     Move(o, state, now, request_id, note);
+    if (state == v1::OPPORTUNITY_STATE_ACCEPTED) o.set_mrr_change(mrr_change);
     if (state == v1::OPPORTUNITY_STATE_DECLINED || state == v1::OPPORTUNITY_STATE_EXPIRED) {
       (*record.mutable_cooldown_start())[o.trigger().trigger_id()] = absl::ToUnixSeconds(now);
     }
@@ -206,6 +215,31 @@ absl::StatusOr<v1::Opportunity> OpportunityBook::RecordOutcome(const std::string
     if (*saved) return answer;
   }
   return absl::AbortedError(absl::StrCat("opportunities of \"", *account, "\" kept changing; retry"));
+}
+
+absl::Status OpportunityBook::ForEach(const std::function<void(const v1::Opportunity&)>& visit) {
+  const absl::Time now = clock_.Now();
+  std::string after;
+  for (;;) {
+    auto ids = store_.IndexScan(std::string(kAccountIndex), after, 1000);
+    if (!ids.ok()) return ids.status();
+    if (ids->empty()) return absl::OkStatus();
+    after = ids->back();
+    std::vector<std::string> keys;
+    keys.reserve(ids->size());
+    for (const std::string& id : *ids) keys.push_back(RecordKey(id));
+    auto records = store_.Get(keys);
+    if (!records.ok()) return records.status();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!(*records)[i].has_value()) continue;
+      v1::AccountOpportunities record;
+      if (!record.ParseFromString((*records)[i]->value)) {
+        return absl::InternalError(absl::StrCat("opportunities of \"", (*ids)[i], "\" are corrupt"));
+      }
+      ExpireDue(record, now);
+      for (const v1::Opportunity& o : record.opportunities()) visit(o);
+    }
+  }
 }
 
 }  // namespace steward::upsell

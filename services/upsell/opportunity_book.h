@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -56,7 +57,12 @@ class OpportunityBook {
   // `request_id`: a retry answers the opportunity as it is and changes nothing. A move the lifecycle
   // does not allow (out of a final state, back to offered) is FAILED_PRECONDITION.
   absl::StatusOr<v1::Opportunity> RecordOutcome(const std::string& opportunity_id, v1::OpportunityState state,
-                                                const std::string& request_id, const std::string& note);
+                                                const std::string& request_id, const std::string& note,
+                                                double mrr_change = 0);
+
+  // Calls `visit` with every opportunity of every account (as read, expiry applied), a thousand
+  // accounts a round trip.
+  absl::Status ForEach(const std::function<void(const v1::Opportunity&)>& visit);
 
   // The account id inside an opportunity id, or nullopt when malformed.
   static std::optional<std::string> AccountOf(const std::string& opportunity_id);

@@ -32,4 +32,11 @@ grpc::ServerUnaryReactor* UpsellServiceImpl::RecordOpportunityOutcome(
                       [this, request] { return service_.RecordOpportunityOutcome(*request); });
 }
 
+grpc::ServerUnaryReactor* UpsellServiceImpl::GetUpsellMetrics(grpc::CallbackServerContext* context,
+                                                              const v1::GetUpsellMetricsRequest* request,
+                                                              v1::GetUpsellMetricsResponse* response) {
+  return HandleOnPool(context, pool_, response,
+                      [this, request] { return service_.GetUpsellMetrics(*request); });
+}
+
 }  // namespace steward::upsell

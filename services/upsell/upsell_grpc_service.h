@@ -27,6 +27,10 @@ class UpsellServiceImpl final : public v1::UpsellService::CallbackService {
                                                      const v1::RecordOpportunityOutcomeRequest* request,
                                                      v1::RecordOpportunityOutcomeResponse* response) override;
 
+  grpc::ServerUnaryReactor* GetUpsellMetrics(grpc::CallbackServerContext* context,
+                                             const v1::GetUpsellMetricsRequest* request,
+                                             v1::GetUpsellMetricsResponse* response) override;
+
  private:
   UpsellService& service_;
   ThreadPool& pool_;

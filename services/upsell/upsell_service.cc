@@ -1,5 +1,6 @@
 #include "services/upsell/upsell_service.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -141,10 +142,92 @@ absl::StatusOr<v1::RecordOpportunityOutcomeResponse> UpsellService::RecordOpport
     }
   }
   auto moved = opportunities_.RecordOutcome(request.opportunity_id(), request.state(), request.request_id(),
-                                            request.note());
+                                            request.note(), request.mrr_change());
   if (!moved.ok()) return moved.status();
   v1::RecordOpportunityOutcomeResponse response;
   *response.mutable_opportunity() = *std::move(moved);
+  return response;
+}
+
+namespace {
+
+// Seed 001's targets for the share of upsell and cross-sell opportunities won.
+constexpr double kUpsellRateTarget = 0.25;
+constexpr double kCrossSellRateTarget = 0.35;
+
+void Count(v1::ConversionStats& stats, const v1::Opportunity& o) {
+  stats.set_opened(stats.opened() + 1);
+  switch (o.state()) {
+    case v1::OPPORTUNITY_STATE_OPEN:
+      stats.set_open(stats.open() + 1);
+      break;
+    case v1::OPPORTUNITY_STATE_OFFERED:
+      stats.set_offered(stats.offered() + 1);
+      break;
+    case v1::OPPORTUNITY_STATE_ACCEPTED:
+      stats.set_accepted(stats.accepted() + 1);
+      stats.set_expansion_mrr_won(stats.expansion_mrr_won() + o.mrr_change());
+      break;
+    case v1::OPPORTUNITY_STATE_DECLINED:
+      stats.set_declined(stats.declined() + 1);
+      break;
+    case v1::OPPORTUNITY_STATE_EXPIRED:
+      stats.set_expired(stats.expired() + 1);
+      break;
+    default:
+      break;
+  }
+}
+
+// accepted ÷ decided, when anything is decided.
+std::optional<double> Conversion(const v1::ConversionStats& stats) {
+  const int64_t decided = stats.accepted() + stats.declined() + stats.expired();
+  if (decided == 0) return std::nullopt;
+  return static_cast<double>(stats.accepted()) / static_cast<double>(decided);
+}
+
+}  // namespace
+
+absl::StatusOr<v1::GetUpsellMetricsResponse> UpsellService::GetUpsellMetrics(
+    const v1::GetUpsellMetricsRequest& request) {
+  const absl::Time start =
+      request.has_start_time() ? FromProtoTime(request.start_time()) : absl::InfinitePast();
+  const absl::Time end = request.has_end_time() ? FromProtoTime(request.end_time()) : absl::InfiniteFuture();
+  if (start >= end) return FieldError("end_time", "must be after start_time");
+
+  v1::GetUpsellMetricsResponse response;
+  for (const v1::UpsellTrigger& trigger : config_.triggers()) {
+    v1::ConversionStats& stats = *response.add_triggers();
+    stats.set_trigger_id(trigger.id());
+    stats.set_expected_conversion_min(trigger.expected_conversion_min());
+    stats.set_expected_conversion_max(trigger.expected_conversion_max());
+  }
+  v1::ConversionStats upsell;
+  v1::ConversionStats cross_sell;
+  absl::Status scanned = opportunities_.ForEach([&](const v1::Opportunity& o) {
+    const absl::Time opened = FromProtoTime(o.create_time());
+    if (opened < start || opened >= end) return;
+    Count(*response.mutable_overall(), o);
+    Count(o.trigger().kind_of_sale() == v1::SALE_KIND_CROSS_SELL ? cross_sell : upsell, o);
+    for (v1::ConversionStats& stats : *response.mutable_triggers()) {
+      if (stats.trigger_id() == o.trigger().trigger_id()) Count(stats, o);
+    }
+  });
+  if (!scanned.ok()) return scanned;
+  for (v1::ConversionStats& stats : *response.mutable_triggers()) {
+    if (std::optional<double> rate = Conversion(stats); rate.has_value()) {
+      stats.set_conversion_rate(*rate);
+      stats.set_meets_expectation(*rate >= stats.expected_conversion_min());
+    }
+  }
+  if (std::optional<double> rate = Conversion(response.overall()); rate.has_value()) {
+    response.mutable_overall()->set_conversion_rate(*rate);
+  }
+  if (std::optional<double> rate = Conversion(upsell); rate.has_value()) response.set_upsell_rate(*rate);
+  if (std::optional<double> rate = Conversion(cross_sell); rate.has_value())
+    response.set_cross_sell_rate(*rate);
+  response.set_upsell_rate_target(kUpsellRateTarget);
+  response.set_cross_sell_rate_target(kCrossSellRateTarget);
   return response;
 }
 

@@ -26,6 +26,8 @@ class UpsellService {
       const v1::ListOpportunitiesRequest& request);
   absl::StatusOr<v1::RecordOpportunityOutcomeResponse> RecordOpportunityOutcome(
       const v1::RecordOpportunityOutcomeRequest& request);
+  // Reads every account's opportunities: its cost grows with the number of accounts that have any.
+  absl::StatusOr<v1::GetUpsellMetricsResponse> GetUpsellMetrics(const v1::GetUpsellMetricsRequest& request);
 
  private:
   const v1::UpsellTrigger* FindTrigger(const std::string& id) const;
