@@ -368,6 +368,49 @@ TEST_P(UpsellApiTest, ConversionMetricsCountOutcomesPerTriggerBesideTheirExpecte
   EXPECT_EQ(BadRequestField(upsell_->GetUpsellMetrics(Context().get(), request, &metrics)), "end_time");
 }
 
+TEST_P(UpsellApiTest, OpportunitiesAreListedByTriggerOrStateAcrossAccountsAPageAtATime) {
+  std::string a2_limit;
+  for (const char* account : {"a1", "a2", "a3"}) {
+    HealthyAccount(account);
+    Record({Event(account, "api", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Minutes(30), 900, "api_calls")});
+    const v1::EvaluateAccountResponse evaluated = Evaluate(account);
+    const v1::Opportunity* limit = OpenedFor(evaluated, "limit");
+    ASSERT_NE(limit, nullptr) << account;
+    if (std::string(account) == "a2") a2_limit = limit->opportunity_id();
+  }
+  ASSERT_TRUE(Outcome(a2_limit, v1::OPPORTUNITY_STATE_OFFERED, "o").ok());
+
+  v1::ListOpportunitiesRequest request;
+  request.set_trigger_id("limit");
+  request.set_page_size(2);
+  std::vector<std::string> accounts;
+  for (int page = 0; page < 5; ++page) {
+    v1::ListOpportunitiesResponse response;
+    ASSERT_TRUE(upsell_->ListOpportunities(Context().get(), request, &response).ok());
+    EXPECT_LE(response.opportunities_size(), 2);
+    for (const v1::Opportunity& o : response.opportunities()) {
+      EXPECT_EQ(o.trigger().trigger_id(), "limit");
+      accounts.push_back(o.account_id());
+    }
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_EQ(accounts, (std::vector<std::string>{"a1", "a2", "a3"}));
+
+  v1::ListOpportunitiesRequest offered;
+  offered.set_state(v1::OPPORTUNITY_STATE_OFFERED);
+  v1::ListOpportunitiesResponse response;
+  ASSERT_TRUE(upsell_->ListOpportunities(Context().get(), offered, &response).ok());
+  ASSERT_EQ(response.opportunities_size(), 1);
+  EXPECT_EQ(response.opportunities(0).account_id(), "a2");
+
+  offered.set_page_size(-1);
+  EXPECT_EQ(BadRequestField(upsell_->ListOpportunities(Context().get(), offered, &response)), "page_size");
+  offered.set_page_size(10);
+  offered.set_page_token("!!");
+  EXPECT_EQ(BadRequestField(upsell_->ListOpportunities(Context().get(), offered, &response)), "page_token");
+}
+
 TEST_P(UpsellApiTest, BadRequestsGetPreciseStatuses) {
   v1::EvaluateAccountRequest evaluate;
   evaluate.set_account_id("ghost");

@@ -242,4 +242,66 @@ absl::Status OpportunityBook::ForEach(const std::function<void(const v1::Opportu
   }
 }
 
+absl::StatusOr<std::vector<v1::Opportunity>> OpportunityBook::List(
+    const std::string& account_id, const std::string& after_id, int limit,
+    const std::function<bool(const v1::Opportunity&)>& keep) {
+  std::vector<v1::Opportunity> out;
+  std::string after_account;
+  int64_t after_seq = 0;
+  if (!after_id.empty()) {
+    std::optional<std::string> account = AccountOf(after_id);
+    if (!account.has_value()) return FieldError("page_token", "is not a token returned by ListOpportunities");
+    after_account = *account;
+    absl::SimpleAtoi(absl::string_view(after_id).substr(after_account.size() + 1), &after_seq);
+  }
+  const absl::Time now = clock_.Now();
+  // Takes `record`'s opportunities after `from_seq` that `keep` accepts; false once the page is full.
+  auto take = [&](v1::AccountOpportunities& record, int64_t from_seq) {
+    ExpireDue(record, now);
+    for (v1::Opportunity& o : *record.mutable_opportunities()) {
+      int64_t seq = 0;
+      absl::SimpleAtoi(absl::string_view(o.opportunity_id()).substr(o.account_id().size() + 1), &seq);
+      if (seq <= from_seq || !keep(o)) continue;
+      if (static_cast<int>(out.size()) == limit) return false;
+      out.push_back(std::move(o));
+    }
+    return true;
+  };
+  if (!account_id.empty()) {
+    if (!after_account.empty() && after_account != account_id) {
+      return FieldError("page_token", "belongs to another listing");
+    }
+    auto loaded = Load(account_id);
+    if (!loaded.ok()) return loaded.status();
+    take(loaded->record, after_seq);
+    return out;
+  }
+  // The rest of the account the previous page ended in, then the accounts after it.
+  if (!after_account.empty()) {
+    auto loaded = Load(after_account);
+    if (!loaded.ok()) return loaded.status();
+    if (!take(loaded->record, after_seq)) return out;
+  }
+  std::string cursor = after_account;
+  for (;;) {
+    auto ids = store_.IndexScan(std::string(kAccountIndex), cursor, 100);
+    if (!ids.ok()) return ids.status();
+    if (ids->empty()) return out;
+    cursor = ids->back();
+    std::vector<std::string> keys;
+    keys.reserve(ids->size());
+    for (const std::string& id : *ids) keys.push_back(RecordKey(id));
+    auto records = store_.Get(keys);
+    if (!records.ok()) return records.status();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (!(*records)[i].has_value()) continue;
+      v1::AccountOpportunities record;
+      if (!record.ParseFromString((*records)[i]->value)) {
+        return absl::InternalError(absl::StrCat("opportunities of \"", (*ids)[i], "\" are corrupt"));
+      }
+      if (!take(record, 0)) return out;
+    }
+  }
+}
+
 }  // namespace steward::upsell

@@ -53,6 +53,13 @@ class OpportunityBook {
   // The account's opportunities, oldest first.
   absl::StatusOr<std::vector<v1::Opportunity>> ForAccount(const std::string& account_id);
 
+  // Up to `limit` opportunities that `keep` accepts, strictly after the opportunity `after_id` (empty:
+  // from the start) in account-id order and oldest first within an account; only `account_id`'s when
+  // it is not empty. A scan: its cost grows with the accounts it passes over.
+  absl::StatusOr<std::vector<v1::Opportunity>> List(const std::string& account_id,
+                                                    const std::string& after_id, int limit,
+                                                    const std::function<bool(const v1::Opportunity&)>& keep);
+
   // Moves an opportunity to `state` (offered, accepted, declined or expired). Idempotent by
   // `request_id`: a retry answers the opportunity as it is and changes nothing. A move the lifecycle
   // does not allow (out of a final state, back to offered) is FAILED_PRECONDITION.

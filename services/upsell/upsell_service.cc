@@ -1,8 +1,10 @@
 #include "services/upsell/upsell_service.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/field_error.h"
 #include "common/proto_time.h"
@@ -82,16 +84,31 @@ absl::StatusOr<v1::GetOpportunityResponse> UpsellService::GetOpportunity(
 
 absl::StatusOr<v1::ListOpportunitiesResponse> UpsellService::ListOpportunities(
     const v1::ListOpportunitiesRequest& request) {
-  if (absl::Status s = scoring::ValidateAccountId("account_id", request.account_id()); !s.ok()) return s;
+  if (!request.account_id().empty()) {
+    if (absl::Status s = scoring::ValidateAccountId("account_id", request.account_id()); !s.ok()) return s;
+  }
   if (!v1::OpportunityState_IsValid(request.state()))
     return FieldError("state", "is not an OpportunityState");
-  auto all = opportunities_.ForAccount(request.account_id());
-  if (!all.ok()) return all.status();
+  if (request.page_size() < 0) return FieldError("page_size", "must not be negative");
+  const int page_size = request.page_size() == 0 ? 100 : std::min(request.page_size(), 1000);
+  std::string after;
+  if (!request.page_token().empty() &&
+      (!absl::WebSafeBase64Unescape(request.page_token(), &after) || after.empty())) {
+    return FieldError("page_token", "is not a token returned by ListOpportunities");
+  }
+  // One more than the page tells whether another follows.
+  auto found = opportunities_.List(request.account_id(), after, page_size + 1, [&](const v1::Opportunity& o) {
+    return (request.trigger_id().empty() || o.trigger().trigger_id() == request.trigger_id()) &&
+           (request.state() == v1::OPPORTUNITY_STATE_UNSPECIFIED || o.state() == request.state());
+  });
+  if (!found.ok()) return found.status();
   v1::ListOpportunitiesResponse response;
-  for (v1::Opportunity& o : *all) {
-    if (!request.trigger_id().empty() && o.trigger().trigger_id() != request.trigger_id()) continue;
-    if (request.state() != v1::OPPORTUNITY_STATE_UNSPECIFIED && o.state() != request.state()) continue;
-    *response.add_opportunities() = std::move(o);
+  const bool more = static_cast<int>(found->size()) > page_size;
+  if (more) found->pop_back();
+  for (v1::Opportunity& o : *found) *response.add_opportunities() = std::move(o);
+  if (more) {
+    response.set_next_page_token(
+        absl::WebSafeBase64Escape(response.opportunities().rbegin()->opportunity_id()));
   }
   return response;
 }
