@@ -261,6 +261,17 @@ TEST_P(UpsellApiTest, TheSeasonalTriggerFiresInItsSeasonOnly) {
   EXPECT_EQ(opened->trigger().offer().discount_months(), 3);
 }
 
+TEST_P(UpsellApiTest, ARequestForAFeatureThePlanLacksFiresTheLimitTriggerToo) {
+  HealthyAccount("asker");
+  Record({Event("asker", "api", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Hours(1), 100, "api_calls")});
+  EXPECT_FALSE(Fired(Evaluate("asker"), "limit"));  // 10% of its limit, and nothing asked
+  Record({Event("asker", "ask", v1::EVENT_TYPE_FEATURE_REQUEST, kStart - absl::Minutes(30), 0, "sso")});
+  const v1::EvaluateAccountResponse asked = Evaluate("asker");
+  const v1::Opportunity* limit = OpenedFor(asked, "limit");
+  ASSERT_NE(limit, nullptr);
+  EXPECT_THAT(limit->trigger().reason(), HasSubstr("feature_requests_30d"));
+}
+
 TEST_P(UpsellApiTest, AnAtRiskAccountIsRoutedToRetentionAndGetsNoOpportunity) {
   HealthyAccount("wobbly");
   Record({Event("wobbly", "api", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Minutes(30), 950, "api_calls"),

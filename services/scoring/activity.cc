@@ -128,6 +128,9 @@ void Apply(const v1::Event& event, v1::ActivityRecord& record, v1::DailyActivity
     case v1::EVENT_TYPE_REFERRAL:
       bucket.set_referrals(bucket.referrals() + 1);
       break;
+    case v1::EVENT_TYPE_FEATURE_REQUEST:
+      bucket.set_feature_requests(bucket.feature_requests() + 1);
+      break;
     case v1::EVENT_TYPE_UPGRADE:
     case v1::EVENT_TYPE_EXPANSION:
       bucket.set_expansions(bucket.expansions() + 1);
@@ -164,7 +167,7 @@ struct WindowTotals {
   int64_t in_app = 0, tickets_opened = 0, tickets_resolved = 0, competitor_visits = 0;
   int64_t competitor_searches = 0, competitor_evaluations = 0, competitor_trials = 0;
   int64_t contract_reviews = 0, negative_mentions = 0, referrals = 0, expansions = 0, downgrades = 0;
-  int64_t integrations = 0, ticket_sentiment_count = 0;
+  int64_t integrations = 0, ticket_sentiment_count = 0, feature_requests = 0;
   double ticket_sentiment_sum = 0;
   std::string features_used;  // OR of the daily bitmaps
 };
@@ -190,6 +193,7 @@ WindowTotals Totals(const v1::ActivityRecord& record, int32_t first, int32_t las
     t.contract_reviews += d.contract_reviews();
     t.negative_mentions += d.negative_mentions();
     t.referrals += d.referrals();
+    t.feature_requests += d.feature_requests();
     t.expansions += d.expansions();
     t.downgrades += d.downgrades();
     t.integrations += d.integrations();
@@ -419,6 +423,7 @@ FeatureVector ExtractFeatures(const v1::Account& account, const v1::ActivityReco
 
   if (record.has_roi_percent()) set(Feature::kRoiPercent, record.roi_percent().value());
   set(Feature::kReferrals90d, all.referrals);
+  set(Feature::kFeatureRequests30d, last30.feature_requests);
   set(Feature::kExpansions90d, all.expansions);
   set(Feature::kDowngrades90d, all.downgrades);
   set(Feature::kIntegrations90d, all.integrations);

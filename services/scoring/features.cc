@@ -45,8 +45,9 @@ constexpr std::array<absl::string_view, kFeatureCount> kNames = {
     "days_since_expansion",
     "max_limit_usage",
     "tenure_days",
+    "feature_requests_30d",
 };
-static_assert(kNames.back() == "tenure_days", "kNames must follow the Feature enum");
+static_assert(kNames.back() == "feature_requests_30d", "kNames must follow the Feature enum");
 
 }  // namespace
 

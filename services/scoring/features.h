@@ -50,6 +50,7 @@ enum class Feature : int {
   kDaysSinceExpansion,  // days since the latest upgrade or expansion (absent if none)
   kMaxLimitUsage,       // highest used / allowed over the plan's limits
   kTenureDays,          // days since the account's start
+  kFeatureRequests30d,  // requests for features the plan lacks
   kCount,               // not a feature: the number of features
 };
 

@@ -232,10 +232,18 @@ Evaluation EvaluateTriggers(const v1::UpsellConfig& config, const AccountSnapsho
       case v1::UpsellTrigger::kResults:
         CheckResults(t.results(), features, clauses);
         break;
-      case v1::UpsellTrigger::kLimit:
-        clauses.AtLeast(Name(Feature::kMaxLimitUsage), features.Get(Feature::kMaxLimitUsage),
-                        t.limit().min_limit_usage());
+      case v1::UpsellTrigger::kLimit: {
+        // Either way in: at a limit, or asking for what the plan lacks.
+        const std::optional<double> requests = features.Get(Feature::kFeatureRequests30d);
+        const int min_requests = t.limit().min_feature_requests();
+        if (min_requests > 0 && requests.has_value() && *requests >= min_requests) {
+          clauses.AtLeast(Name(Feature::kFeatureRequests30d), requests, min_requests);
+        } else {
+          clauses.AtLeast(Name(Feature::kMaxLimitUsage), features.Get(Feature::kMaxLimitUsage),
+                          t.limit().min_limit_usage());
+        }
         break;
+      }
       case v1::UpsellTrigger::kComplementaryProduct:
         CheckComplementary(t.complementary_product(), account, features, clauses);
         break;

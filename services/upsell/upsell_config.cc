@@ -108,6 +108,7 @@ void CheckCondition(const v1::UpsellTrigger& t, const Node& node, Reporter& r) {
       break;
     case v1::UpsellTrigger::kLimit:
       CheckRange(r, r.Field(c, "min_limit_usage"), t.limit().min_limit_usage(), 0, 10, true);
+      CheckInt(r, r.Field(c, "min_feature_requests"), t.limit().min_feature_requests(), 0, 1000);
       break;
     case v1::UpsellTrigger::kComplementaryProduct: {
       const v1::ComplementaryProductCondition& cp = t.complementary_product();

@@ -151,8 +151,9 @@ TEST(UpsellConfigTest, BadTriggerId) {
 }
 
 TEST(UpsellConfigTest, ConditionMustMatchKind) {
-  const std::string text =
-      Replace(ShippedText(), "  limit {\n    min_limit_usage: 0.8", "  usage {\n    min_feature_share: 0.8");
+  const std::string text = Replace(
+      Replace(ShippedText(), "  limit {\n    min_limit_usage: 0.8", "  usage {\n    min_feature_share: 0.8"),
+      "    min_feature_requests: 1", "");
   ExpectError(text, "usage {",
               "triggers[2].usage: UPSELL_TRIGGER_KIND_LIMIT needs a `limit` condition block, got usage",
               "kind: UPSELL_TRIGGER_KIND_LIMIT");
