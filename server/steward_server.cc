@@ -109,7 +109,8 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
         std::make_unique<upsell::UpsellServiceImpl>(*server->upsell_, *server->upsell_pool_);
     builder.RegisterService(server->upsell_grpc_.get());
     server->upsell_follower_ = std::make_unique<upsell::UpsellFollower>(
-        store, *server->scoring_client_, *server->upsell_, config.upsell_poll_interval);
+        store, *server->scoring_client_, *server->segmentation_client_, *server->upsell_,
+        config.upsell_poll_interval);
   }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {

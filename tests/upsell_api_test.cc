@@ -468,6 +468,42 @@ TEST_P(UpsellFollowerApiTest, AnOpportunityOpensWhenItsTriggerStartsToHoldWithou
   EXPECT_EQ(listed.opportunities_size(), 1);
 }
 
+TEST_P(UpsellFollowerApiTest, ASegmentChangeAloneReevaluatesTheAccount) {
+  // Out of season, then in season with nothing new from scoring: only a segment change (a loyalty tier
+  // reached) tells the follower to look at the account again.
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 9, 30, 12, 0, 0), absl::UTCTimeZone()));
+  HealthyAccount("loyal");
+  v1::ListOpportunitiesRequest list;
+  list.set_account_id("loyal");
+  list.set_trigger_id("seasonal");
+  auto seasonal = [&] {
+    v1::ListOpportunitiesResponse listed;
+    return upsell_->ListOpportunities(Context().get(), list, &listed).ok() ? listed.opportunities_size() : -1;
+  };
+  // Wait until the follower has seen the account's changes (some opportunity of it exists).
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  v1::ListOpportunitiesRequest any;
+  any.set_account_id("loyal");
+  v1::ListOpportunitiesResponse listed;
+  while (absl::Now() < give_up && (!upsell_->ListOpportunities(Context().get(), any, &listed).ok() ||
+                                   listed.opportunities_size() == 0)) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_GT(listed.opportunities_size(), 0);
+  EXPECT_EQ(seasonal(), 0);
+
+  clock_.Set(absl::FromCivil(absl::CivilSecond(2026, 10, 1, 12, 0, 0), absl::UTCTimeZone()));
+  v1::AwardPointsRequest award;
+  award.set_account_id("loyal");
+  award.set_request_id("welcome");
+  award.set_points(1000);  // silver: the loyalty segment changes
+  v1::AwardPointsResponse awarded;
+  ASSERT_TRUE(segments_->AwardPoints(Context().get(), award, &awarded).ok());
+  const absl::Time later = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < later && seasonal() == 0) absl::SleepFor(absl::Milliseconds(5));
+  EXPECT_EQ(seasonal(), 1);
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, UpsellFollowerApiTest,
                          ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
                          [](const auto& param_info) {

@@ -22,6 +22,16 @@ class SegmentationClient : public ServiceClient<v1::SegmentationService> {
     return Call<v1::GetAccountSegmentsRequest, v1::GetAccountSegmentsResponse>(
         "GetAccountSegments", &v1::SegmentationService::Stub::GetAccountSegments, request);
   }
+
+  // Membership events after `cursor`, oldest first.
+  absl::StatusOr<v1::ListMembershipEventsResponse> ListMembershipEvents(const std::string& cursor,
+                                                                        int page_size) const {
+    v1::ListMembershipEventsRequest request;
+    request.set_page_token(cursor);
+    request.set_page_size(page_size);
+    return Call<v1::ListMembershipEventsRequest, v1::ListMembershipEventsResponse>(
+        "ListMembershipEvents", &v1::SegmentationService::Stub::ListMembershipEvents, request);
+  }
 };
 
 }  // namespace steward::segmentation

@@ -9,32 +9,40 @@
 namespace steward::upsell {
 namespace {
 
-constexpr absl::string_view kCursorKey = "upsell-feed-cursor";
+constexpr absl::string_view kChangesCursorKey = "upsell-feed-cursor";
+constexpr absl::string_view kMembershipCursorKey = "upsell-membership-cursor";
 constexpr int kPageSize = 500;
 
 }  // namespace
 
-UpsellFollower::UpsellFollower(Store& store, const scoring::ScoringClient& scoring, UpsellService& service,
+UpsellFollower::UpsellFollower(Store& store, const scoring::ScoringClient& scoring,
+                               const segmentation::SegmentationClient& segmentation, UpsellService& service,
                                absl::Duration poll_interval)
     : store_(store),
       scoring_(scoring),
+      segmentation_(segmentation),
       service_(service),
       loop_("upsell_follower_failed", poll_interval, [this] { return Step(); }) {}
 
-absl::StatusOr<bool> UpsellFollower::Step() {
-  const std::string cursor_key(kCursorKey);
-  auto cursor = store_.Get({&cursor_key, 1});
-  if (!cursor.ok()) return cursor.status();
-  const std::string after = (*cursor)[0].has_value() ? (*cursor)[0]->value : std::string();
-  auto changes = scoring_.ListAccountChanges(after, kPageSize);
-  if (!changes.ok()) return changes.status();
-  if (changes->changes().empty()) return false;
+absl::StatusOr<std::string> UpsellFollower::Cursor(const std::string& key) {
+  auto read = store_.Get({&key, 1});
+  if (!read.ok()) return read.status();
+  return (*read)[0].has_value() ? (*read)[0]->value : std::string();
+}
 
+absl::Status UpsellFollower::SaveCursor(const std::string& key, const std::string& cursor) {
+  Write write;
+  write.key = key;
+  write.value = cursor;
+  return store_.Put({&write, 1}).status();
+}
+
+absl::Status UpsellFollower::EvaluateAll(const std::vector<std::string>& account_ids) {
   absl::flat_hash_set<std::string> seen;
-  for (const v1::AccountChange& change : changes->changes()) {
-    if (!seen.insert(change.account_id()).second) continue;
+  for (const std::string& id : account_ids) {
+    if (!seen.insert(id).second) continue;
     v1::EvaluateAccountRequest request;
-    request.set_account_id(change.account_id());
+    request.set_account_id(id);
     absl::StatusOr<v1::EvaluateAccountResponse> evaluated = service_.EvaluateAccount(request);
     if (absl::IsUnavailable(evaluated.status()) || absl::IsAborted(evaluated.status())) {
       return evaluated.status();  // transient: the page is retried
@@ -42,14 +50,41 @@ absl::StatusOr<bool> UpsellFollower::Step() {
     if (!evaluated.ok()) {
       // Anything else would fail again on a retry; one account must not stop the others.
       Log(LogLevel::kWarning, "upsell_evaluation_failed",
-          {{"account_id", change.account_id()}, {"error", evaluated.status().ToString()}});
+          {{"account_id", id}, {"error", evaluated.status().ToString()}});
     }
   }
-  Write write;
-  write.key = cursor_key;
-  write.value = changes->next_page_token();
-  if (auto put = store_.Put({&write, 1}); !put.ok()) return put.status();
-  return changes->changes_size() == kPageSize;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> UpsellFollower::Step() {
+  bool more = false;
+  // Scores: the scoring service's change feed.
+  const std::string changes_key(kChangesCursorKey);
+  auto after = Cursor(changes_key);
+  if (!after.ok()) return after.status();
+  auto changes = scoring_.ListAccountChanges(*after, kPageSize);
+  if (!changes.ok()) return changes.status();
+  if (!changes->changes().empty()) {
+    std::vector<std::string> ids;
+    for (const v1::AccountChange& change : changes->changes()) ids.push_back(change.account_id());
+    if (absl::Status s = EvaluateAll(ids); !s.ok()) return s;
+    if (absl::Status s = SaveCursor(changes_key, changes->next_page_token()); !s.ok()) return s;
+    more = changes->changes_size() == kPageSize;
+  }
+  // Segments: the segmentation service's membership events.
+  const std::string membership_key(kMembershipCursorKey);
+  auto since = Cursor(membership_key);
+  if (!since.ok()) return since.status();
+  auto events = segmentation_.ListMembershipEvents(*since, kPageSize);
+  if (!events.ok()) return events.status();
+  if (!events->events().empty()) {
+    std::vector<std::string> ids;
+    for (const v1::MembershipEvent& event : events->events()) ids.push_back(event.account_id());
+    if (absl::Status s = EvaluateAll(ids); !s.ok()) return s;
+    if (absl::Status s = SaveCursor(membership_key, events->next_page_token()); !s.ok()) return s;
+    more = more || events->events_size() == kPageSize;
+  }
+  return more;
 }
 
 }  // namespace steward::upsell
