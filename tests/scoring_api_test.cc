@@ -25,9 +25,12 @@
 #include "steward/v1/scoring_service.grpc.pb.h"
 #include "tests/support/api_test_support.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/test_store.h"
 
 namespace steward {
 namespace {
+
+using testing::StoreKind;
 
 using testing::At;
 using testing::BadRequestField;
@@ -37,24 +40,12 @@ using ::testing::HasSubstr;
 
 const absl::Time kStart = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 12, 0, 0), absl::UTCTimeZone());
 
-enum class StoreKind { kMemory, kRedis };
-
 class ScoringApiTest : public ::testing::TestWithParam<StoreKind> {
  protected:
   void SetUp() override {
-    if (GetParam() == StoreKind::kRedis) {
-      redis_ = std::make_unique<testing::RedisServer>();
-      ASSERT_TRUE(redis_->Start().ok());
-      RedisOptions options;
-      options.port = redis_->port();
-      options.command_timeout = absl::Milliseconds(300);
-      options.connect_timeout = absl::Milliseconds(300);
-      auto store = RedisStore::Connect(options);
-      ASSERT_TRUE(store.ok()) << store.status();
-      store_ = std::move(*store);
-    } else {
-      store_ = std::make_unique<MemoryStore>();
-    }
+    auto store = testing::MakeTestStore(GetParam(), redis_, absl::Milliseconds(300));
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
     auto models = scoring::LoadModelDirectory(ConfigDir());
     ASSERT_TRUE(models.ok()) << models.status();
     ServerConfig config;
@@ -572,9 +563,7 @@ TEST_P(ScoringApiTest, BatchGetAccountsAnswersInRequestOrderAndFailsWholeOnAMiss
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ScoringApiTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
-                         [](const auto& param_info) {
-                           return param_info.param == StoreKind::kMemory ? "Memory" : "Redis";
-                         });
+                         [](const auto& param_info) { return testing::StoreKindName(param_info.param); });
 
 // Redis stopped mid-test: calls answer UNAVAILABLE within their deadline, and succeed again once it
 // is back, with no restart of the server.

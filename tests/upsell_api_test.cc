@@ -30,9 +30,12 @@
 #include "tests/support/api_test_support.h"
 #include "tests/support/healthy_account.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/test_store.h"
 
 namespace steward {
 namespace {
+
+using testing::StoreKind;
 
 using testing::At;
 using testing::BadRequestField;
@@ -41,22 +44,12 @@ using ::testing::HasSubstr;
 
 const absl::Time kStart = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 12, 0, 0), absl::UTCTimeZone());
 
-enum class StoreKind { kMemory, kRedis };
-
 class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
  protected:
   void SetUp() override {
-    if (GetParam() == StoreKind::kRedis) {
-      redis_ = std::make_unique<testing::RedisServer>();
-      ASSERT_TRUE(redis_->Start().ok());
-      RedisOptions options;
-      options.port = redis_->port();
-      auto store = RedisStore::Connect(options);
-      ASSERT_TRUE(store.ok()) << store.status();
-      store_ = std::move(*store);
-    } else {
-      store_ = std::make_unique<MemoryStore>();
-    }
+    auto store = testing::MakeTestStore(GetParam(), redis_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
     auto models = scoring::LoadModelDirectory(ConfigDir());
     ASSERT_TRUE(models.ok()) << models.status();
     ServerConfig config;
@@ -506,14 +499,10 @@ TEST_P(UpsellFollowerApiTest, ASegmentChangeAloneReevaluatesTheAccount) {
 
 INSTANTIATE_TEST_SUITE_P(Stores, UpsellFollowerApiTest,
                          ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
-                         [](const auto& param_info) {
-                           return param_info.param == StoreKind::kMemory ? "Memory" : "Redis";
-                         });
+                         [](const auto& param_info) { return testing::StoreKindName(param_info.param); });
 
 INSTANTIATE_TEST_SUITE_P(Stores, UpsellApiTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
-                         [](const auto& param_info) {
-                           return param_info.param == StoreKind::kMemory ? "Memory" : "Redis";
-                         });
+                         [](const auto& param_info) { return testing::StoreKindName(param_info.param); });
 
 }  // namespace
 }  // namespace steward

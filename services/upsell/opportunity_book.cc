@@ -217,14 +217,15 @@ absl::StatusOr<v1::Opportunity> OpportunityBook::RecordOutcome(const std::string
   return absl::AbortedError(absl::StrCat("opportunities of \"", *account, "\" kept changing; retry"));
 }
 
-absl::Status OpportunityBook::ForEach(const std::function<void(const v1::Opportunity&)>& visit) {
+absl::Status OpportunityBook::ScanAccounts(const std::string& after_account, int batch,
+                                           const std::function<bool(v1::AccountOpportunities&)>& visit) {
   const absl::Time now = clock_.Now();
-  std::string after;
+  std::string cursor = after_account;
   for (;;) {
-    auto ids = store_.IndexScan(std::string(kAccountIndex), after, 1000);
+    auto ids = store_.IndexScan(std::string(kAccountIndex), cursor, batch);
     if (!ids.ok()) return ids.status();
     if (ids->empty()) return absl::OkStatus();
-    after = ids->back();
+    cursor = ids->back();
     std::vector<std::string> keys;
     keys.reserve(ids->size());
     for (const std::string& id : *ids) keys.push_back(RecordKey(id));
@@ -237,9 +238,16 @@ absl::Status OpportunityBook::ForEach(const std::function<void(const v1::Opportu
         return absl::InternalError(absl::StrCat("opportunities of \"", (*ids)[i], "\" are corrupt"));
       }
       ExpireDue(record, now);
-      for (const v1::Opportunity& o : record.opportunities()) visit(o);
+      if (!visit(record)) return absl::OkStatus();
     }
   }
+}
+
+absl::Status OpportunityBook::ForEach(const std::function<void(const v1::Opportunity&)>& visit) {
+  return ScanAccounts("", 1000, [&](v1::AccountOpportunities& record) {
+    for (const v1::Opportunity& o : record.opportunities()) visit(o);
+    return true;
+  });
 }
 
 absl::StatusOr<std::vector<v1::Opportunity>> OpportunityBook::List(
@@ -282,26 +290,10 @@ absl::StatusOr<std::vector<v1::Opportunity>> OpportunityBook::List(
     if (!loaded.ok()) return loaded.status();
     if (!take(loaded->record, after_seq)) return out;
   }
-  std::string cursor = after_account;
-  for (;;) {
-    auto ids = store_.IndexScan(std::string(kAccountIndex), cursor, 100);
-    if (!ids.ok()) return ids.status();
-    if (ids->empty()) return out;
-    cursor = ids->back();
-    std::vector<std::string> keys;
-    keys.reserve(ids->size());
-    for (const std::string& id : *ids) keys.push_back(RecordKey(id));
-    auto records = store_.Get(keys);
-    if (!records.ok()) return records.status();
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (!(*records)[i].has_value()) continue;
-      v1::AccountOpportunities record;
-      if (!record.ParseFromString((*records)[i]->value)) {
-        return absl::InternalError(absl::StrCat("opportunities of \"", (*ids)[i], "\" are corrupt"));
-      }
-      if (!take(record, 0)) return out;
-    }
-  }
+  absl::Status scanned =
+      ScanAccounts(after_account, 100, [&](v1::AccountOpportunities& record) { return take(record, 0); });
+  if (!scanned.ok()) return scanned;
+  return out;
 }
 
 }  // namespace steward::upsell

@@ -83,6 +83,10 @@ class OpportunityBook {
   absl::StatusOr<Loaded> Load(const std::string& account_id);
   // Marks opportunities past their expire time expired (as of their expire time); true if any was.
   bool ExpireDue(v1::AccountOpportunities& record, absl::Time now) const;
+  // Calls `visit` with the record of every account after `after_account` (expiry applied), `batch` a
+  // round trip, until it returns false.
+  absl::Status ScanAccounts(const std::string& after_account, int batch,
+                            const std::function<bool(v1::AccountOpportunities&)>& visit);
   absl::StatusOr<bool> Save(const std::string& account_id, const v1::AccountOpportunities& record,
                             uint64_t version);
 
