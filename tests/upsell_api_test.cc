@@ -92,9 +92,11 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
   }
 
   void HealthyAccount(const std::string& id, double mrr = 1000, int features = 9, double nps = 10,
-                      double seats_active = 8) {
+                      double seats_active = 8, int tenure_days = 400, int seats = 10) {
     v1::UpsertAccountRequest upsert;
     *upsert.mutable_account() = testing::HealthyAccount(id, clock_.Now(), mrr);
+    upsert.mutable_account()->set_seats(seats);
+    *upsert.mutable_account()->mutable_start_time() = At(clock_.Now() - absl::Hours(24 * tenure_days));
     v1::UpsertAccountResponse upserted;
     ASSERT_TRUE(scoring_->UpsertAccount(Context().get(), upsert, &upserted).ok());
     Record(testing::HealthyMonth(id, clock_.Now(), features, nps, seats_active));
@@ -207,12 +209,15 @@ TEST_P(UpsellApiTest, EachTriggerFiresAtItsThresholdAndNotJustShort) {
     bool fires;
     std::function<void(const std::string&)> setup;
   };
-  auto healthy = [this](int features, double nps, double seats) {
-    return [=, this](const std::string& id) { HealthyAccount(id, 1000, features, nps, seats); };
-  };
-  auto with_roi = [this](double roi) {
+  auto healthy = [this](int features, double nps, double seats_active, int tenure_days = 400,
+                        int seats = 10) {
     return [=, this](const std::string& id) {
-      HealthyAccount(id);
+      HealthyAccount(id, 1000, features, nps, seats_active, tenure_days, seats);
+    };
+  };
+  auto with_roi = [this](double roi, int tenure_days = 400, double nps = 10) {
+    return [=, this](const std::string& id) {
+      HealthyAccount(id, 1000, 9, nps, 8, tenure_days);
       Record({Event(id, "roi", v1::EVENT_TYPE_ROI_REPORTED, kStart - absl::Hours(1), roi)});
     };
   };
