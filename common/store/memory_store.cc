@@ -119,6 +119,48 @@ std::optional<std::vector<std::string>> MemoryStore::TryIndexScanLocal(const std
   return *std::move(page);
 }
 
+absl::Status MemoryStore::ScheduleAdd(const std::string& schedule, absl::Span<const ScheduledItem> items) {
+  absl::MutexLock lock(&mu_);
+  Schedule& s = schedules_[schedule];
+  for (const ScheduledItem& item : items) {
+    if (auto it = s.due.find(item.member); it != s.due.end()) s.by_due.erase({it->second, item.member});
+    s.due[item.member] = item.due_ms;
+    s.by_due.insert({item.due_ms, item.member});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<ScheduledItem>> MemoryStore::ScheduleClaim(const std::string& schedule,
+                                                                      int64_t now_ms, int64_t lease_ms,
+                                                                      int limit) {
+  std::vector<ScheduledItem> claimed;
+  absl::MutexLock lock(&mu_);
+  auto found = schedules_.find(schedule);
+  if (found == schedules_.end()) return claimed;
+  Schedule& s = found->second;
+  while (static_cast<int>(claimed.size()) < limit && !s.by_due.empty() && s.by_due.begin()->first <= now_ms) {
+    auto [due, member] = *s.by_due.begin();
+    s.by_due.erase(s.by_due.begin());
+    s.by_due.insert({now_ms + lease_ms, member});
+    s.due[member] = now_ms + lease_ms;
+    claimed.push_back(ScheduledItem{std::move(member), due});
+  }
+  return claimed;
+}
+
+absl::Status MemoryStore::ScheduleRemove(const std::string& schedule, absl::Span<const std::string> members) {
+  absl::MutexLock lock(&mu_);
+  auto found = schedules_.find(schedule);
+  if (found == schedules_.end()) return absl::OkStatus();
+  for (const std::string& member : members) {
+    if (auto it = found->second.due.find(member); it != found->second.due.end()) {
+      found->second.by_due.erase({it->second, member});
+      found->second.due.erase(it);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MemoryStore::IndexRemove(const std::string& index, absl::Span<const std::string> members) {
   absl::MutexLock lock(&mu_);
   auto it = indexes_.find(index);

@@ -28,6 +28,10 @@ class MemoryStore final : public Store {
   absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
                                                      int limit) override;
   absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) override;
+  absl::Status ScheduleAdd(const std::string& schedule, absl::Span<const ScheduledItem> items) override;
+  absl::StatusOr<std::vector<ScheduledItem>> ScheduleClaim(const std::string& schedule, int64_t now_ms,
+                                                           int64_t lease_ms, int limit) override;
+  absl::Status ScheduleRemove(const std::string& schedule, absl::Span<const std::string> members) override;
   // Same as IndexScan: every index lives in this process.
   std::optional<std::vector<std::string>> TryIndexScanLocal(const std::string& index,
                                                             const std::string& start_after,
@@ -46,6 +50,12 @@ class MemoryStore final : public Store {
   absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::set<std::string>> indexes_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, Log> logs_ ABSL_GUARDED_BY(mu_);
+  // Per schedule: (due, member) in order, and each member's due time.
+  struct Schedule {
+    std::set<std::pair<int64_t, std::string>> by_due;
+    absl::flat_hash_map<std::string, int64_t> due;
+  };
+  absl::flat_hash_map<std::string, Schedule> schedules_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace steward

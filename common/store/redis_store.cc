@@ -17,6 +17,7 @@
 #include "absl/memory/memory.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
@@ -626,6 +627,62 @@ std::optional<std::vector<std::string>> RedisStore::TryIndexScanLocal(const std:
   auto page = pages->second.find(IndexPageKey(start_after, limit));
   if (page == pages->second.end()) return std::nullopt;
   return page->second;
+}
+
+namespace {
+
+// ScheduleClaim's atomic step. KEYS = [schedule]; ARGV = [now, limit, lease end]: the members due by
+// now, earliest first, with their due times, each moved to the lease end.
+constexpr absl::string_view kClaimScript = R"lua(
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[2])
+for i = 1, #due, 2 do redis.call('ZADD', KEYS[1], ARGV[3], due[i]) end
+return due
+)lua";
+
+}  // namespace
+
+absl::Status RedisStore::ScheduleAdd(const std::string& schedule, absl::Span<const ScheduledItem> items) {
+  if (items.empty()) return absl::OkStatus();
+  Command zadd;
+  zadd.Add("ZADD").Add(schedule);
+  for (const ScheduledItem& item : items) zadd.AddOwned(absl::StrCat(item.due_ms)).Add(item.member);
+  return Call(zadd, /*may_repeat=*/true).status();
+}
+
+absl::StatusOr<std::vector<ScheduledItem>> RedisStore::ScheduleClaim(const std::string& schedule,
+                                                                     int64_t now_ms, int64_t lease_ms,
+                                                                     int limit) {
+  std::vector<ScheduledItem> claimed;
+  if (limit <= 0) return claimed;
+  Command eval;
+  eval.Add("EVAL").Add(kClaimScript).Add("1").Add(schedule);
+  eval.AddOwned(absl::StrCat(now_ms)).AddOwned(absl::StrCat(limit)).AddOwned(absl::StrCat(now_ms + lease_ms));
+  // Not repeated blindly: a lost reply's claims come back after their lease.
+  absl::StatusOr<ReplyPtr> reply = Call(eval, /*may_repeat=*/false);
+  if (!reply.ok()) return reply.status();
+  const redisReply& array = **reply;
+  if (array.type == REDIS_REPLY_ERROR) return ReplyErrorStatus("schedule claim", array);
+  if (array.type != REDIS_REPLY_ARRAY || array.elements % 2 != 0) {
+    return absl::InternalError(
+        absl::StrCat("redis ", endpoint_, ": schedule claim returned an unexpected reply"));
+  }
+  for (size_t i = 0; i + 1 < array.elements; i += 2) {
+    double due = 0;
+    if (array.element[i]->type != REDIS_REPLY_STRING || array.element[i + 1]->type != REDIS_REPLY_STRING ||
+        !absl::SimpleAtod(ReplyText(*array.element[i + 1]), &due)) {
+      return absl::InternalError(absl::StrCat("redis ", endpoint_, ": schedule claim returned a bad member"));
+    }
+    claimed.push_back(ScheduledItem{std::string(ReplyText(*array.element[i])), static_cast<int64_t>(due)});
+  }
+  return claimed;
+}
+
+absl::Status RedisStore::ScheduleRemove(const std::string& schedule, absl::Span<const std::string> members) {
+  if (members.empty()) return absl::OkStatus();
+  Command zrem;
+  zrem.Add("ZREM").Add(schedule);
+  for (const std::string& member : members) zrem.Add(member);
+  return Call(zrem, /*may_repeat=*/true).status();
 }
 
 absl::Status RedisStore::IndexRemove(const std::string& index, absl::Span<const std::string> members) {

@@ -107,6 +107,11 @@ class RedisStore final : public Store {
   absl::StatusOr<std::vector<std::string>> IndexScan(const std::string& index, const std::string& start_after,
                                                      int limit) override;
   absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) override;
+  // Sorted sets scored by due time; a claim is one Lua step.
+  absl::Status ScheduleAdd(const std::string& schedule, absl::Span<const ScheduledItem> items) override;
+  absl::StatusOr<std::vector<ScheduledItem>> ScheduleClaim(const std::string& schedule, int64_t now_ms,
+                                                           int64_t lease_ms, int limit) override;
+  absl::Status ScheduleRemove(const std::string& schedule, absl::Span<const std::string> members) override;
   // ZRANGEBYLEX with CLIENT CACHING, holding the page until Redis reports a change of the index.
   absl::StatusOr<std::vector<std::string>> IndexScanAndTrack(const std::string& index,
                                                              const std::string& start_after,

@@ -63,6 +63,13 @@ struct LogEntry {
   std::string bytes;
 };
 
+// A member of a schedule (Store::ScheduleAdd) and when it is due, in milliseconds since the Unix
+// epoch.
+struct ScheduledItem {
+  std::string member;
+  int64_t due_ms = 0;
+};
+
 // Whether `id` has the form of a log entry id, "<number>-<number>" (digits only, each at most 20 of
 // them). Services check cursors that callers hand back with it before passing them to LogRead.
 bool IsLogEntryId(absl::string_view id);
@@ -149,6 +156,22 @@ class Store {
 
   // Removes `members` from the named sorted index; members not in it are fine.
   virtual absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) = 0;
+
+  // Schedules: members with a due time, for work that must happen later (playbook steps). A member is
+  // in a schedule at most once; adding it again moves it to the new due time.
+  virtual absl::Status ScheduleAdd(const std::string& schedule, absl::Span<const ScheduledItem> items) = 0;
+
+  // Claims up to `limit` members due at `now_ms` (due time ≤ now_ms), earliest first, atomically: each
+  // claimed member's due time moves to now_ms + lease_ms, so no other claimer gets it meanwhile, and a
+  // claimer that dies before finishing leaves it to be claimed again once the lease runs out. Returns the
+  // claimed members with the due time they had. Finish a claimed member with ScheduleRemove, or move it
+  // with ScheduleAdd.
+  virtual absl::StatusOr<std::vector<ScheduledItem>> ScheduleClaim(const std::string& schedule,
+                                                                   int64_t now_ms, int64_t lease_ms,
+                                                                   int limit) = 0;
+
+  // Removes members from a schedule; members not in it are fine.
+  virtual absl::Status ScheduleRemove(const std::string& schedule, absl::Span<const std::string> members) = 0;
 
   // Returns up to `limit` entries of `log` (see LogAppend) strictly after the entry id `after`
   // (empty: from the oldest entry kept), oldest first. Ids grow strictly within a log; `after` need

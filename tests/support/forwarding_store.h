@@ -36,6 +36,16 @@ class ForwardingStore : public Store {
   absl::Status IndexRemove(const std::string& index, absl::Span<const std::string> members) override {
     return inner_.IndexRemove(index, members);
   }
+  absl::Status ScheduleAdd(const std::string& schedule, absl::Span<const ScheduledItem> items) override {
+    return inner_.ScheduleAdd(schedule, items);
+  }
+  absl::StatusOr<std::vector<ScheduledItem>> ScheduleClaim(const std::string& schedule, int64_t now_ms,
+                                                           int64_t lease_ms, int limit) override {
+    return inner_.ScheduleClaim(schedule, now_ms, lease_ms, limit);
+  }
+  absl::Status ScheduleRemove(const std::string& schedule, absl::Span<const std::string> members) override {
+    return inner_.ScheduleRemove(schedule, members);
+  }
   absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
                                                 int limit) override {
     return inner_.LogRead(log, after, limit);
