@@ -229,7 +229,14 @@ absl::Status MembershipMaintainer::EvaluateBatch(const std::vector<std::string>&
       if (current[i].has_value() && !old.ParseFromString(current[i]->value)) {
         return absl::InternalError(absl::StrCat("membership record of \"", ids[i], "\" is corrupt"));
       }
-      if (totals != nullptr) totals->Add(fresh[i], +1);
+      if (totals != nullptr) {
+        totals->Add(fresh[i], +1);
+        // A rebuild also re-adds every member to its indexes (idempotent), repairing an index update
+        // that a crash between a membership write and its index update left undone.
+        if (attempt == 0) {
+          for (const std::string& segment : fresh[i].segment_ids()) added[segment].push_back(ids[i]);
+        }
+      }
       // Unchanged but for the time: no write (so a rebuild rewrites only what moved).
       fresh[i].set_update_unix_seconds(old.update_unix_seconds());
       if (current[i].has_value() && current[i]->value == fresh[i].SerializeAsString()) continue;
