@@ -30,6 +30,8 @@
 namespace steward {
 namespace {
 
+using testing::Context;
+
 using testing::StoreKind;
 
 using testing::At;
@@ -60,12 +62,6 @@ class ScoringApiTest : public ::testing::TestWithParam<StoreKind> {
 
   void TearDown() override {
     if (server_) server_->Shutdown(absl::Seconds(1));
-  }
-
-  std::unique_ptr<grpc::ClientContext> Context(absl::Duration deadline = absl::Seconds(10)) {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline));
-    return context;
   }
 
   grpc::Status Upsert(const v1::Account& account) {

@@ -37,6 +37,9 @@
 namespace steward {
 namespace {
 
+using testing::Context;
+using testing::Eventually;
+
 using testing::StoreKind;
 
 using testing::At;
@@ -87,23 +90,6 @@ class SegmentationApiTest : public ::testing::TestWithParam<StoreKind> {
 
   void TearDown() override {
     if (server_) server_->Shutdown(absl::Seconds(1));
-  }
-
-  static std::unique_ptr<grpc::ClientContext> Context() {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return context;
-  }
-
-  // The background maintainer works on its own schedule: wait (in real time, bounded) until
-  // `condition` holds.
-  static bool Eventually(const std::function<bool()>& condition) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(20);
-    while (absl::Now() < give_up) {
-      if (condition()) return true;
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    return condition();
   }
 
   void Upsert(const std::string& id, double mrr, const std::string& industry = "technology") {

@@ -25,6 +25,9 @@
 namespace steward {
 namespace {
 
+using testing::Context;
+using testing::Eventually;
+
 using testing::RunCommand;
 using testing::SourceDir;
 using testing::StewardBinary;
@@ -74,26 +77,11 @@ class SegmentationBlackBoxTest : public ::testing::TestWithParam<Topology> {
         absl::StrCat("127.0.0.1:", segmentation_port_), grpc::InsecureChannelCredentials()));
   }
 
-  static std::unique_ptr<grpc::ClientContext> Context() {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return context;
-  }
-
   // `buf curl` against the segmentation service, with a JSON body; returns exit code and output.
   std::pair<int, std::string> BufCurl(const std::string& method, const std::string& json) const {
     return RunCommand(absl::StrCat(
         SourceDir(), "/node_modules/.bin/buf curl --protocol grpc --http2-prior-knowledge -d '", json,
         "' http://127.0.0.1:", segmentation_port_, "/steward.v1.SegmentationService/", method));
-  }
-
-  static bool Eventually(const std::function<bool()>& condition) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(30);
-    while (absl::Now() < give_up) {
-      if (condition()) return true;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return condition();
   }
 
   std::vector<std::string> Members(const std::string& segment_id, grpc::StatusCode* code = nullptr) {

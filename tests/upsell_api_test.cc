@@ -35,6 +35,8 @@
 namespace steward {
 namespace {
 
+using testing::Context;
+
 using testing::StoreKind;
 
 using testing::At;
@@ -84,12 +86,6 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
   }
 
   virtual bool Follow() const { return false; }
-
-  static std::unique_ptr<grpc::ClientContext> Context() {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return context;
-  }
 
   void HealthyAccount(const std::string& id, double mrr = 1000, int features = 9, double nps = 10,
                       double seats_active = 8, int tenure_days = 400, int seats = 10) {

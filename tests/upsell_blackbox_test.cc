@@ -26,6 +26,9 @@
 namespace steward {
 namespace {
 
+using testing::Context;
+using testing::Eventually;
+
 using testing::At;
 using ::testing::HasSubstr;
 using testing::RunCommand;
@@ -67,21 +70,6 @@ class UpsellBlackBoxTest : public ::testing::TestWithParam<Topology> {
     scoring_ = v1::ScoringService::NewStub(channel(scoring_port_));
     segments_ = v1::SegmentationService::NewStub(channel(segmentation_port_));
     upsell_ = v1::UpsellService::NewStub(channel(upsell_port_));
-  }
-
-  static std::unique_ptr<grpc::ClientContext> Context() {
-    auto context = std::make_unique<grpc::ClientContext>();
-    context->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    return context;
-  }
-
-  static bool Eventually(const std::function<bool()>& condition) {
-    const absl::Time give_up = absl::Now() + absl::Seconds(30);
-    while (absl::Now() < give_up) {
-      if (condition()) return true;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return condition();
   }
 
   std::string Logs() const {

@@ -89,16 +89,12 @@ absl::StatusOr<v1::GetAccountSegmentsResponse> SegmentationService::GetAccountSe
     const v1::GetAccountSegmentsRequest& request) {
   if (absl::Status s = scoring::ValidateAccountId("account_id", request.account_id()); !s.ok()) return s;
   if (!request.evaluate_now()) {
-    // The maintained record, normally from this process's tracked copy (no I/O).
+    // The maintained record. (The local copy was tried already by TryGetAccountSegmentsLocally; this
+    // read tracks the record so that the next call can be answered that way.)
     const std::string key = MembershipsKey(request.account_id());
-    std::optional<Record> record;
-    if (std::optional<std::vector<Record>> local = store_.TryGetLocal({&key, 1}); local.has_value()) {
-      record = std::move((*local)[0]);
-    } else {
-      auto read = store_.GetAndTrack({&key, 1});
-      if (!read.ok()) return read.status();
-      record = std::move((*read)[0]);
-    }
+    auto read = store_.GetAndTrack({&key, 1});
+    if (!read.ok()) return read.status();
+    std::optional<Record> record = std::move((*read)[0]);
     // Not evaluated yet (a brand-new account): evaluate now, which also answers NOT_FOUND.
     if (record.has_value()) {
       auto catalog = catalog_.Current();

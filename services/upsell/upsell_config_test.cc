@@ -11,60 +11,24 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "steward/v1/scores.pb.h"
+#include "tests/support/config_test_support.h"
 
 namespace steward::upsell {
 namespace {
+
+using ::steward::testing::Position;
+using ::steward::testing::Replace;
 
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-std::string SourceDir() {
-  const char* dir = std::getenv("STEWARD_SOURCE_DIR");
-  return dir != nullptr ? dir : ".";
-}
+std::string ShippedPath() { return testing::TestSourceDir() + "/config/upsell.textproto"; }
 
-std::string ShippedPath() { return SourceDir() + "/config/upsell.textproto"; }
+std::string ShippedText() { return testing::ReadText(ShippedPath()); }
 
-std::string ShippedText() {
-  std::ifstream in(ShippedPath());
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// A file of its own per test, so tests do not see each other's files.
 std::string WriteConfig(const std::string& text) {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(::testing::TempDir()) / "upsell_config_test";
-  fs::create_directories(dir);
-  const fs::path path = dir / absl::StrCat(info->name(), ".textproto");
-  std::ofstream(path) << text;
-  return path.string();
-}
-
-// "line:col" (1-based) of the first occurrence of `needle` in `text` at or after the first occurrence
-// of `anchor`.
-std::string Position(const std::string& text, const std::string& needle, const std::string& anchor = "") {
-  const std::size_t from = anchor.empty() ? 0 : text.find(anchor);
-  EXPECT_NE(from, std::string::npos) << anchor;
-  const std::size_t at = from == std::string::npos ? from : text.find(needle, from);
-  EXPECT_NE(at, std::string::npos) << needle;
-  if (at == std::string::npos) return "?";
-  std::size_t line_start = text.rfind('\n', at);
-  line_start = line_start == std::string::npos ? 0 : line_start + 1;
-  int line = 1;
-  for (std::size_t i = 0; i < at; ++i) line += text[i] == '\n' ? 1 : 0;
-  return absl::StrCat(line, ":", at - line_start + 1);
-}
-
-// Replaces the single occurrence of `from` (which must exist exactly once) with `to`.
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  const std::size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  EXPECT_EQ(text.find(from, at + 1), std::string::npos) << "not unique: " << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  return text;
+  return testing::WriteTestFile(text, "upsell_config_test");
 }
 
 // Loads `text` and expects exactly one error, "<file>:<position of needle after anchor>: <message>".

@@ -2,10 +2,14 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "google/rpc/error_details.pb.h"
@@ -30,6 +34,24 @@ inline std::string BadRequestField(const grpc::Status& status) {
   google::rpc::BadRequest bad_request;
   if (!details.details(0).UnpackTo(&bad_request) || bad_request.field_violations_size() == 0) return "";
   return bad_request.field_violations(0).field();
+}
+
+// A client context with a deadline, so that no call of a test can hang.
+inline std::unique_ptr<grpc::ClientContext> Context(absl::Duration deadline = absl::Seconds(10)) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(deadline));
+  return context;
+}
+
+// Background work (a maintainer, a follower, another process) runs on its own schedule: waits, in real
+// time and at most `timeout`, until `condition` holds; returns whether it did.
+inline bool Eventually(const std::function<bool()>& condition, absl::Duration timeout = absl::Seconds(30)) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (absl::Now() < give_up) {
+    if (condition()) return true;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  return condition();
 }
 
 }  // namespace steward::testing

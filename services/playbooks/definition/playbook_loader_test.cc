@@ -10,9 +10,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "steward/v1/playbook.pb.h"
+#include "tests/support/config_test_support.h"
 
 namespace steward::playbooks {
 namespace {
+
+using ::steward::testing::Position;
+using ::steward::testing::Replace;
 
 namespace fs = std::filesystem;
 using ::testing::ElementsAre;
@@ -20,44 +24,15 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::UnorderedElementsAre;
 
-std::string SourceDir() {
-  const char* dir = std::getenv("STEWARD_SOURCE_DIR");
-  return dir != nullptr ? dir : ".";
-}
+std::string SourceDir() { return testing::TestSourceDir(); }
 
-fs::path TestDir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(::testing::TempDir()) / "playbook_loader_test" / info->name();
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path TestDir() { return testing::FreshTestDir("playbook_loader_test"); }
 
 // A file of its own per test, so tests do not see each other's files.
 std::string WriteFile(const std::string& text, const std::string& name = "test-playbook") {
   const fs::path path = TestDir() / absl::StrCat(name, ".textproto");
   std::ofstream(path) << text;
   return path.string();
-}
-
-// "line:col" (1-based) of the first occurrence of `needle` in `text`.
-std::string Position(const std::string& text, const std::string& needle) {
-  const std::size_t at = text.find(needle);
-  EXPECT_NE(at, std::string::npos) << needle;
-  if (at == std::string::npos) return "?";
-  std::size_t line_start = text.rfind('\n', at);
-  line_start = line_start == std::string::npos ? 0 : line_start + 1;
-  int line = 1;
-  for (std::size_t i = 0; i < at; ++i) line += text[i] == '\n' ? 1 : 0;
-  return absl::StrCat(line, ":", at - line_start + 1);
-}
-
-// Replaces the single occurrence of `from` (which must exist) with `to`.
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  const std::size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  return text;
 }
 
 constexpr char kPlaybook[] = R"txt(id: "test-playbook"

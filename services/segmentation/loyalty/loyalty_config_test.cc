@@ -10,9 +10,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "steward/v1/loyalty.pb.h"
+#include "tests/support/config_test_support.h"
 
 namespace steward::segmentation {
 namespace {
+
+using ::steward::testing::Position;
+using ::steward::testing::Replace;
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
@@ -23,34 +27,8 @@ std::string SourceDir() {
   return dir != nullptr ? dir : ".";
 }
 
-// A file of its own per test, so tests do not see each other's files.
 std::string WriteConfig(const std::string& text) {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(::testing::TempDir()) / "loyalty_config_test";
-  fs::create_directories(dir);
-  const fs::path path = dir / absl::StrCat(info->name(), ".textproto");
-  std::ofstream(path) << text;
-  return path.string();
-}
-
-// "line:col" (1-based) of the first occurrence of `needle` in `text`.
-std::string Position(const std::string& text, const std::string& needle) {
-  const std::size_t at = text.find(needle);
-  EXPECT_NE(at, std::string::npos) << needle;
-  if (at == std::string::npos) return "?";
-  std::size_t line_start = text.rfind('\n', at);
-  line_start = line_start == std::string::npos ? 0 : line_start + 1;
-  int line = 1;
-  for (std::size_t i = 0; i < at; ++i) line += text[i] == '\n' ? 1 : 0;
-  return absl::StrCat(line, ":", at - line_start + 1);
-}
-
-// Replaces the single occurrence of `from` (which must exist) with `to`.
-std::string Replace(std::string text, const std::string& from, const std::string& to) {
-  const std::size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  return text;
+  return testing::WriteTestFile(text, "loyalty_config_test");
 }
 
 constexpr char kConfig[] = R"cfg(# a valid programme
