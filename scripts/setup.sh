@@ -10,6 +10,7 @@ STEWARD_DEBIAN_PACKAGES=(
   cmake ninja-build g++ pkg-config ccache
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev grpc-proto
   libabsl-dev libhiredis-dev redis-server
+  libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
 )

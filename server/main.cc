@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -26,6 +27,8 @@
 #include "common/store/redis_store.h"
 #include "server/demo_data.h"
 #include "server/steward_server.h"
+#include "services/playbooks/definition/playbook_loader.h"
+#include "services/playbooks/engine/engine_config.h"
 #include "services/scoring/model/model_config.h"
 #include "services/segmentation/builtin/segmentation_config.h"
 #include "services/segmentation/loyalty/loyalty_config.h"
@@ -34,8 +37,8 @@
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "Address to serve gRPC on, HOST:PORT.");
 ABSL_FLAG(std::string, services, "all",
-          "Services to host: 'all' or a comma-separated list of 'scoring', 'segmentation', 'upsell' or "
-          "full service names.");
+          "Services to host: 'all' or a comma-separated list of 'scoring', 'segmentation', 'upsell', "
+          "'playbooks' or full service names.");
 ABSL_FLAG(std::string, scoring_address, "",
           "HOST:PORT of the scoring service, for a segmentation-only process; empty when this process "
           "hosts scoring (then the two talk over an in-process channel).");
@@ -72,6 +75,19 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM, how long in-flight calls get to finish after health turns NOT_SERVING.");
 ABSL_FLAG(absl::Duration, refresh_interval, absl::Hours(1),
           "How often the background sweep recomputes scores not yet computed today (0 disables it).");
+ABSL_FLAG(std::string, playbooks_dir, STEWARD_DEFAULT_PLAYBOOKS_DIR,
+          "Directory of playbook definitions (*.textproto); a broken file fails start-up.");
+ABSL_FLAG(bool, playbook_runner, true,
+          "Run due playbook steps in this process (several processes may; claims are leased).");
+ABSL_FLAG(int, playbook_runner_threads, 2, "Threads running due playbook steps.");
+ABSL_FLAG(bool, playbook_follower, true,
+          "Follow account changes in this process to enrol by trigger and end enrolments by exit criteria.");
+ABSL_FLAG(bool, webhooks, true, "POST webhook actions from this process.");
+ABSL_FLAG(bool, manual_clock, false,
+          "Run on a manual clock that only ClockService.AdvanceClock moves (tests and demos; never in "
+          "production). Off: AdvanceClock is refused.");
+ABSL_FLAG(std::string, manual_clock_start, "",
+          "With --manual_clock: the starting time, RFC 3339 (e.g. 2026-01-05T09:00:00Z); empty: now.");
 ABSL_FLAG(bool, demo_data, false, "Load a few demo accounts with 60 days of events at start-up.");
 
 namespace steward {
@@ -81,7 +97,8 @@ absl::StatusOr<std::vector<std::string>> ParseServices(const std::string& flag) 
   // Short names and full names; "all" is every one.
   const std::pair<absl::string_view, absl::string_view> known[] = {{"scoring", kScoringServiceName},
                                                                    {"segmentation", kSegmentationServiceName},
-                                                                   {"upsell", kUpsellServiceName}};
+                                                                   {"upsell", kUpsellServiceName},
+                                                                   {"playbooks", kPlaybookServiceName}};
   std::vector<std::string> services;
   for (absl::string_view part : absl::StrSplit(flag, ',', absl::SkipEmpty())) {
     bool matched = false;
@@ -160,6 +177,14 @@ absl::Status LoadConfigFiles(const std::string& dir, ServerConfig& config, scori
     if (!upsell.ok()) return upsell.status();
     config.upsell_config = *std::move(upsell);
   }
+  if (hosts(kPlaybookServiceName)) {
+    auto engine = playbooks::LoadPlaybookEngineConfig(dir + "/playbooks.textproto");
+    if (!engine.ok()) return engine.status();
+    config.playbook_engine = *std::move(engine);
+    auto loaded = playbooks::LoadPlaybookDirectory(absl::GetFlag(FLAGS_playbooks_dir));
+    if (!loaded.ok()) return loaded.status();
+    config.playbooks = *std::move(loaded);
+  }
   return absl::OkStatus();
 }
 
@@ -187,7 +212,28 @@ int Run() {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  SystemClock clock;
+  SystemClock system_clock;
+  std::unique_ptr<FakeClock> manual_clock;
+  if (absl::GetFlag(FLAGS_manual_clock)) {
+    absl::Time start = absl::Now();
+    const std::string flag = absl::GetFlag(FLAGS_manual_clock_start);
+    std::string error;
+    if (!flag.empty() && !absl::ParseTime(absl::RFC3339_full, flag, &start, &error)) {
+      return fail("bad_flags", absl::InvalidArgumentError(absl::StrCat("--manual_clock_start: ", error)));
+    }
+    manual_clock = std::make_unique<FakeClock>(start);
+    config.manual_clock = manual_clock.get();
+    Log(LogLevel::kWarning, "manual_clock", {{"start", absl::FormatTime(start)}});
+  }
+  const Clock& clock = manual_clock != nullptr ? static_cast<const Clock&>(*manual_clock) : system_clock;
+  config.run_playbook_runner = absl::GetFlag(FLAGS_playbook_runner);
+  config.playbook_runner_threads = std::max(1, absl::GetFlag(FLAGS_playbook_runner_threads));
+  config.run_playbook_follower = absl::GetFlag(FLAGS_playbook_follower);
+  config.run_webhook_dispatcher = absl::GetFlag(FLAGS_webhooks);
+  // The signing secret comes from the environment (a Kubernetes Secret), never from a flag that `ps` shows.
+  if (const char* secret = std::getenv("STEWARD_WEBHOOK_SECRET"); secret != nullptr) {
+    config.webhook.signing_secret = secret;
+  }
   config.listen_address = absl::GetFlag(FLAGS_listen);
   config.worker_threads = absl::GetFlag(FLAGS_workers);
   config.max_queued_calls = absl::GetFlag(FLAGS_max_queued_calls);

@@ -17,10 +17,11 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
                                                                     const Clock& clock,
                                                                     scoring::ModelSet models) {
   for (const std::string& name : config.services) {
-    if (name != kScoringServiceName && name != kSegmentationServiceName && name != kUpsellServiceName) {
-      return absl::InvalidArgumentError(absl::StrCat("services: unknown service \"", name,
-                                                     "\"; known: ", kScoringServiceName, ", ",
-                                                     kSegmentationServiceName, ", ", kUpsellServiceName));
+    if (name != kScoringServiceName && name != kSegmentationServiceName && name != kUpsellServiceName &&
+        name != kPlaybookServiceName) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("services: unknown service \"", name, "\"; known: ", kScoringServiceName, ", ",
+                       kSegmentationServiceName, ", ", kUpsellServiceName, ", ", kPlaybookServiceName));
     }
   }
   auto hosts = [&](absl::string_view name) {
@@ -29,9 +30,12 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
   const bool host_scoring = hosts(kScoringServiceName);
   const bool host_segmentation = hosts(kSegmentationServiceName);
   const bool host_upsell = hosts(kUpsellServiceName);
-  if ((host_segmentation || host_upsell) && !host_scoring && config.scoring_address.empty()) {
+  const bool host_playbooks = hosts(kPlaybookServiceName);
+  if ((host_segmentation || host_upsell || host_playbooks) && !host_scoring &&
+      config.scoring_address.empty()) {
     return absl::InvalidArgumentError(
-        "segmentation and upsell need the scoring service: host it in this process too, or give its address");
+        "segmentation, upsell and playbooks need the scoring service: host it in this process too, or give "
+        "its address");
   }
   if (host_upsell && !host_segmentation && config.segmentation_address.empty()) {
     return absl::InvalidArgumentError(
@@ -60,14 +64,16 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
   // in-process channel, connected once the server has started) or elsewhere (a network channel).
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(config.max_message_bytes);
-  if (host_segmentation || host_upsell) {
+  if (host_segmentation || host_upsell || host_playbooks) {
     server->scoring_client_ = std::make_unique<scoring::ScoringClient>(config.scoring_deadline);
     if (!host_scoring) {
       server->scoring_client_->Connect(grpc::CreateCustomChannel(
           config.scoring_address, grpc::InsecureChannelCredentials(), channel_args));
     }
   }
-  if (host_upsell) {
+  // Playbooks read segments when segmentation is here or has an address; without it, rules see none.
+  const bool playbooks_see_segments = host_segmentation || !config.segmentation_address.empty();
+  if (host_upsell || (host_playbooks && playbooks_see_segments)) {
     server->segmentation_client_ =
         std::make_unique<segmentation::SegmentationClient>(config.scoring_deadline);
     if (!host_segmentation) {
@@ -112,6 +118,15 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
         store, *server->scoring_client_, *server->segmentation_client_, *server->upsell_,
         config.upsell_poll_interval);
   }
+  if (host_playbooks) {
+    if (absl::Status s = server->StartPlaybooks(config, store, clock, builder); !s.ok()) return s;
+  }
+  server->clock_ = &clock;
+  server->manual_clock_ = config.manual_clock;
+  server->clock_grpc_ = std::make_unique<ClockServiceImpl>(
+      clock, config.manual_clock != nullptr,
+      [raw = server.get()](absl::Duration by) { return raw->AdvanceClock(by); }, *server->pool_);
+  builder.RegisterService(server->clock_grpc_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address));
@@ -124,6 +139,10 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
   }
   if (server->maintainer_ != nullptr && config.run_maintainer) server->maintainer_->Start();
   if (server->upsell_follower_ != nullptr && config.run_upsell_follower) server->upsell_follower_->Start();
+  if (server->playbook_follower_ != nullptr && config.run_playbook_follower)
+    server->playbook_follower_->Start();
+  if (server->playbook_runner_ != nullptr) server->playbook_runner_->Start();
+  if (server->webhook_dispatcher_ != nullptr) server->webhook_dispatcher_->Start();
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   for (const std::string& name : config.services) health->SetServingStatus(name, true);
   health->SetServingStatus(true);
@@ -145,6 +164,12 @@ void StewardServer::Shutdown(absl::Duration grace) {
   // The maintainer calls the scoring service, which may be in this server: it stops first.
   if (maintainer_ != nullptr) maintainer_->Stop();
   if (upsell_follower_ != nullptr) upsell_follower_->Stop();
+  if (playbook_follower_ != nullptr) playbook_follower_->Stop();
+  if (playbook_runner_ != nullptr) playbook_runner_->Stop();
+  if (webhook_dispatcher_ != nullptr) webhook_dispatcher_->Stop();
+  // Open WatchActions streams end first (UNAVAILABLE: reconnect with the last cursor), or the server's
+  // shutdown would wait for them until the grace runs out.
+  if (action_watch_ != nullptr) action_watch_->Shutdown();
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
   server_->Shutdown(deadline);
   server_->Wait();
@@ -154,6 +179,70 @@ void StewardServer::Shutdown(absl::Duration grace) {
 StewardServer::~StewardServer() {
   Shutdown(absl::ZeroDuration());
   // The pool is destroyed after the server: reactors still queued there finish first.
+}
+
+absl::Status StewardServer::StartPlaybooks(const ServerConfig& config, Store& store, const Clock& clock,
+                                           grpc::ServerBuilder& builder) {
+  // Its own workers: its handlers block on calls to scoring and segmentation.
+  playbook_pool_ = std::make_unique<ThreadPool>(config.worker_threads, config.max_queued_calls);
+  account_facts_ =
+      std::make_unique<playbooks::ServiceAccountFacts>(*scoring_client_, segmentation_client_.get());
+  auto registry = playbooks::PlaybookRegistry::Create(store, config.playbooks);
+  if (!registry.ok()) return registry.status();
+  playbook_registry_ = *std::move(registry);
+  if (absl::Status s = playbook_registry_->Publish(); !s.ok()) return s;
+  playbook_engine_ = std::make_unique<playbooks::PlaybookEngine>(store, clock, *playbook_registry_,
+                                                                 *account_facts_, config.playbook_engine);
+  playbook_service_ =
+      std::make_unique<playbooks::PlaybookService>(store, clock, *playbook_engine_, *account_facts_);
+  action_watch_ = std::make_unique<playbooks::ActionWatchHub>(store, config.playbook_poll_interval);
+  playbook_grpc_ =
+      std::make_unique<playbooks::PlaybookServiceImpl>(*playbook_service_, *action_watch_, *playbook_pool_);
+  builder.RegisterService(playbook_grpc_.get());
+  playbook_follower_ = std::make_unique<playbooks::PlaybookFollower>(
+      store, *scoring_client_, segmentation_client_.get(), *playbook_engine_, config.playbook_poll_interval);
+  // On a manual clock, AdvanceClock runs due steps at their own times; a background runner would run
+  // them at whatever time the clock shows when it gets to them.
+  if (config.run_playbook_runner && config.manual_clock == nullptr) {
+    playbook_runner_ = std::make_unique<playbooks::PlaybookRunner>(
+        *playbook_engine_, config.playbook_runner_threads, config.playbook_runner_batch,
+        config.playbook_poll_interval);
+  }
+  if (config.run_webhook_dispatcher) {
+    webhook_sender_ = std::make_unique<playbooks::WebhookSender>(
+        config.webhook, [](absl::Duration d) { absl::SleepFor(d); }, [&clock] { return clock.Now(); });
+    webhook_dispatcher_ = std::make_unique<playbooks::WebhookDispatcher>(
+        store, *playbook_engine_, *webhook_sender_, config.playbook_poll_interval);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> StewardServer::AdvanceClock(absl::Duration by) {
+  if (manual_clock_ == nullptr)
+    return absl::FailedPreconditionError("the server does not run on a manual clock");
+  absl::MutexLock lock(&advance_mu_);
+  const absl::Time target = manual_clock_->Now() + by;
+  int64_t steps = 0;
+  if (playbook_engine_ == nullptr) {
+    manual_clock_->Set(target);
+    return steps;
+  }
+  // Changes recorded before the call count from before time moves (an event that ends a wait).
+  if (playbook_follower_ != nullptr) {
+    if (absl::Status s = playbook_follower_->Drain(); !s.ok()) return s;
+  }
+  for (;;) {
+    auto ran = playbook_engine_->RunDue(1000);
+    if (!ran.ok()) return ran.status();
+    steps += *ran;
+    if (*ran > 0) continue;
+    auto next = playbook_engine_->NextDue();
+    if (!next.ok()) return next.status();
+    if (!next->has_value() || **next > target) break;
+    manual_clock_->Set(std::max(manual_clock_->Now(), **next));
+  }
+  manual_clock_->Set(target);
+  return steps;
 }
 
 }  // namespace steward

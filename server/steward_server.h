@@ -12,6 +12,17 @@
 #include "common/clock.h"
 #include "common/store/store.h"
 #include "common/thread_pool.h"
+#include "server/clock_service.h"
+#include "services/playbooks/action_watch.h"
+#include "services/playbooks/delivery/webhook_sender.h"
+#include "services/playbooks/engine/account_facts.h"
+#include "services/playbooks/engine/playbook_engine.h"
+#include "services/playbooks/engine/playbook_registry.h"
+#include "services/playbooks/playbook_follower.h"
+#include "services/playbooks/playbook_grpc_service.h"
+#include "services/playbooks/playbook_runner.h"
+#include "services/playbooks/playbook_service.h"
+#include "services/playbooks/webhook_dispatcher.h"
 #include "services/scoring/model/model_config.h"
 #include "services/scoring/scoring_client.h"
 #include "services/scoring/scoring_grpc_service.h"
@@ -33,6 +44,7 @@ namespace steward {
 inline constexpr absl::string_view kScoringServiceName = "steward.v1.ScoringService";
 inline constexpr absl::string_view kSegmentationServiceName = "steward.v1.SegmentationService";
 inline constexpr absl::string_view kUpsellServiceName = "steward.v1.UpsellService";
+inline constexpr absl::string_view kPlaybookServiceName = "steward.v1.PlaybookService";
 
 // Everything a steward server needs, read once from flags in main() (or built by a test).
 struct ServerConfig {
@@ -65,6 +77,22 @@ struct ServerConfig {
   // Whether this process keeps membership current (MembershipMaintainer); read-only replicas do not.
   bool run_maintainer = true;
   segmentation::MaintainerOptions maintainer;
+
+  // Playbooks: the definitions (playbooks/, validated), the engine's settings (frequency caps), and
+  // which background work this process does: following account changes (triggers, exits), running due
+  // steps (threads, claims per round trip), posting webhooks.
+  std::vector<v1::Playbook> playbooks;
+  v1::PlaybookEngineConfig playbook_engine;
+  bool run_playbook_follower = true;
+  bool run_playbook_runner = true;
+  int playbook_runner_threads = 2;
+  int playbook_runner_batch = 256;
+  absl::Duration playbook_poll_interval = absl::Milliseconds(100);
+  bool run_webhook_dispatcher = true;
+  playbooks::WebhookOptions webhook;
+  // Set when the server runs on a manual clock (the clock passed to Start): ClockService.AdvanceClock
+  // moves it, and due steps run from AdvanceClock rather than the background runner.
+  FakeClock* manual_clock = nullptr;
 };
 
 // A running steward gRPC server: the hosted services, server reflection and the standard health
@@ -85,10 +113,19 @@ class StewardServer {
 
   // The hosted domain services, for in-process wiring and background jobs.
   scoring::ScoringService* scoring() const { return scoring_.get(); }
+  playbooks::PlaybookEngine* playbook_engine() const { return playbook_engine_.get(); }
+
+  // Moves the manual clock forward by `by`, running on the way, each at its own time, every playbook
+  // step that falls due (after applying the account changes already recorded). Returns the steps run.
+  // FAILED_PRECONDITION without a manual clock.
+  absl::StatusOr<int64_t> AdvanceClock(absl::Duration by);
   segmentation::MembershipMaintainer* maintainer() const { return maintainer_.get(); }
 
  private:
   StewardServer() = default;
+  // Builds and registers the playbook service and its background workers.
+  absl::Status StartPlaybooks(const ServerConfig& config, Store& store, const Clock& clock,
+                              grpc::ServerBuilder& builder);
 
   // Workers of the scoring service, and of the segmentation service (see Start for why they differ).
   std::unique_ptr<ThreadPool> pool_;
@@ -110,6 +147,23 @@ class StewardServer {
   std::unique_ptr<upsell::UpsellService> upsell_;
   std::unique_ptr<upsell::UpsellServiceImpl> upsell_grpc_;
   std::unique_ptr<upsell::UpsellFollower> upsell_follower_;
+  // Playbooks.
+  std::unique_ptr<ThreadPool> playbook_pool_;
+  std::unique_ptr<playbooks::ServiceAccountFacts> account_facts_;
+  std::unique_ptr<playbooks::PlaybookRegistry> playbook_registry_;
+  std::unique_ptr<playbooks::PlaybookEngine> playbook_engine_;
+  std::unique_ptr<playbooks::PlaybookService> playbook_service_;
+  std::unique_ptr<playbooks::ActionWatchHub> action_watch_;
+  std::unique_ptr<playbooks::PlaybookServiceImpl> playbook_grpc_;
+  std::unique_ptr<playbooks::PlaybookFollower> playbook_follower_;
+  std::unique_ptr<playbooks::PlaybookRunner> playbook_runner_;
+  std::unique_ptr<playbooks::WebhookSender> webhook_sender_;
+  std::unique_ptr<playbooks::WebhookDispatcher> webhook_dispatcher_;
+  // The clock, read by ClockService and moved by AdvanceClock.
+  const Clock* clock_ = nullptr;
+  FakeClock* manual_clock_ = nullptr;
+  absl::Mutex advance_mu_;
+  std::unique_ptr<ClockServiceImpl> clock_grpc_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   bool shut_down_ = false;

@@ -63,6 +63,13 @@ absl::StatusOr<std::vector<bool>> MemoryStore::Put(absl::Span<const Write> write
         log.entries.pop_front();
       }
     }
+    for (const ScheduleChange& change : write.schedule_changes) {
+      if (change.due_ms.has_value()) {
+        AddToSchedule(schedules_[change.schedule], change.member, *change.due_ms);
+      } else if (auto found = schedules_.find(change.schedule); found != schedules_.end()) {
+        RemoveFromSchedule(found->second, change.member);
+      }
+    }
     for (const std::string& key : write.also_delete) records_.erase(key);
     applied.push_back(true);
   }
@@ -119,14 +126,30 @@ std::optional<std::vector<std::string>> MemoryStore::TryIndexScanLocal(const std
   return *std::move(page);
 }
 
+void MemoryStore::AddToSchedule(Schedule& s, const std::string& member, int64_t due_ms) {
+  if (auto it = s.due.find(member); it != s.due.end()) s.by_due.erase({it->second, member});
+  s.due[member] = due_ms;
+  s.by_due.insert({due_ms, member});
+}
+
+void MemoryStore::RemoveFromSchedule(Schedule& s, const std::string& member) {
+  if (auto it = s.due.find(member); it != s.due.end()) {
+    s.by_due.erase({it->second, member});
+    s.due.erase(it);
+  }
+}
+
+absl::StatusOr<std::optional<int64_t>> MemoryStore::ScheduleEarliest(const std::string& schedule) {
+  absl::MutexLock lock(&mu_);
+  auto found = schedules_.find(schedule);
+  if (found == schedules_.end() || found->second.by_due.empty()) return std::optional<int64_t>();
+  return std::optional<int64_t>(found->second.by_due.begin()->first);
+}
+
 absl::Status MemoryStore::ScheduleAdd(const std::string& schedule, absl::Span<const ScheduledItem> items) {
   absl::MutexLock lock(&mu_);
   Schedule& s = schedules_[schedule];
-  for (const ScheduledItem& item : items) {
-    if (auto it = s.due.find(item.member); it != s.due.end()) s.by_due.erase({it->second, item.member});
-    s.due[item.member] = item.due_ms;
-    s.by_due.insert({item.due_ms, item.member});
-  }
+  for (const ScheduledItem& item : items) AddToSchedule(s, item.member, item.due_ms);
   return absl::OkStatus();
 }
 
@@ -152,12 +175,7 @@ absl::Status MemoryStore::ScheduleRemove(const std::string& schedule, absl::Span
   absl::MutexLock lock(&mu_);
   auto found = schedules_.find(schedule);
   if (found == schedules_.end()) return absl::OkStatus();
-  for (const std::string& member : members) {
-    if (auto it = found->second.due.find(member); it != found->second.due.end()) {
-      found->second.by_due.erase({it->second, member});
-      found->second.due.erase(it);
-    }
-  }
+  for (const std::string& member : members) RemoveFromSchedule(found->second, member);
   return absl::OkStatus();
 }
 
@@ -193,6 +211,13 @@ absl::StatusOr<std::vector<LogEntry>> MemoryStore::LogRead(const std::string& lo
     out.push_back(LogEntry{absl::StrCat(e->first, "-0"), e->second});
   }
   return out;
+}
+
+absl::StatusOr<std::string> MemoryStore::LogLastId(const std::string& log) {
+  absl::MutexLock lock(&mu_);
+  auto it = logs_.find(log);
+  if (it == logs_.end() || it->second.last_id == 0) return std::string();
+  return absl::StrCat(it->second.last_id, "-0");
 }
 
 }  // namespace steward

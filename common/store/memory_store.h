@@ -32,6 +32,7 @@ class MemoryStore final : public Store {
   absl::StatusOr<std::vector<ScheduledItem>> ScheduleClaim(const std::string& schedule, int64_t now_ms,
                                                            int64_t lease_ms, int limit) override;
   absl::Status ScheduleRemove(const std::string& schedule, absl::Span<const std::string> members) override;
+  absl::StatusOr<std::optional<int64_t>> ScheduleEarliest(const std::string& schedule) override;
   // Same as IndexScan: every index lives in this process.
   std::optional<std::vector<std::string>> TryIndexScanLocal(const std::string& index,
                                                             const std::string& start_after,
@@ -39,6 +40,7 @@ class MemoryStore final : public Store {
   // Entry ids are "<n>-0" with n counting from 1 in each log.
   absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
                                                 int limit) override;
+  absl::StatusOr<std::string> LogLastId(const std::string& log) override;
 
  private:
   struct Log {
@@ -56,6 +58,9 @@ class MemoryStore final : public Store {
     absl::flat_hash_map<std::string, int64_t> due;
   };
   absl::flat_hash_map<std::string, Schedule> schedules_ ABSL_GUARDED_BY(mu_);
+
+  static void AddToSchedule(Schedule& s, const std::string& member, int64_t due_ms);
+  static void RemoveFromSchedule(Schedule& s, const std::string& member);
 };
 
 }  // namespace steward

@@ -48,7 +48,9 @@ constexpr std::size_t kMaxIndexPages = 4096;
 // also_delete keys...]; ARGV = [expected version as 16 hex digits, or "-" for an unconditional write;
 // value behind a 16-byte placeholder; number of guards; guard versions as 16 hex digits...; number of
 // also_writes; their values, each behind a placeholder...; number of appends; for each "a" (append)
-// or "r" (replace), then its bytes; number of log entries; for each its max entries, then its bytes].
+// or "r" (replace), then its bytes; number of log entries; for each its max entries, then its bytes;
+// number of schedule changes; for each the due time ("-" to remove), then the member]. The schedule
+// keys come after the log keys in KEYS.
 // Logs are Redis streams (XADD with an id Redis assigns, trimmed approximately). Only the 16-digit version
 // prefixes are read (GETRANGE), never the values, so the cost does not grow with the record's size. Versions
 // are compared as their fixed-width hex text, so the comparison is exact whatever Lua's number precision;
@@ -96,7 +98,17 @@ for i = 1, logs do
   redis.call('XADD', KEYS[1 + guards + writes + appends + i], 'MAXLEN', '~', ARGV[at + 2 * i - 1], '*', 'd',
              ARGV[at + 2 * i])
 end
-for i = 2 + guards + writes + appends + logs, #KEYS do redis.call('DEL', KEYS[i]) end
+at = at + 2 * logs + 1
+local changes = tonumber(ARGV[at])
+for i = 1, changes do
+  local key = KEYS[1 + guards + writes + appends + logs + i]
+  if ARGV[at + 2 * i - 1] == '-' then
+    redis.call('ZREM', key, ARGV[at + 2 * i])
+  else
+    redis.call('ZADD', key, ARGV[at + 2 * i - 1], ARGV[at + 2 * i])
+  end
+end
+for i = 2 + guards + writes + appends + logs + changes, #KEYS do redis.call('DEL', KEYS[i]) end
 return 1
 )lua";
 
@@ -377,12 +389,14 @@ absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes
     command.Add(verb).Add(script);
     command
         .AddOwned(absl::StrCat(1 + write.guards.size() + write.also_write.size() + write.appends.size() +
-                               write.log_appends.size() + write.also_delete.size()))
+                               write.log_appends.size() + write.schedule_changes.size() +
+                               write.also_delete.size()))
         .Add(write.key);
     for (const Guard& guard : write.guards) command.Add(guard.key);
     for (const AlsoWrite& also : write.also_write) command.Add(also.key);
     for (const Append& append : write.appends) command.Add(append.key);
     for (const LogAppend& entry : write.log_appends) command.Add(entry.log);
+    for (const ScheduleChange& change : write.schedule_changes) command.Add(change.schedule);
     for (const std::string& key : write.also_delete) command.Add(key);
     if (write.expected_version.has_value()) {
       command.AddOwned(VersionHex(*write.expected_version));
@@ -402,6 +416,15 @@ absl::StatusOr<std::vector<bool>> RedisStore::Put(absl::Span<const Write> writes
     command.AddOwned(absl::StrCat(write.log_appends.size()));
     for (const LogAppend& entry : write.log_appends) {
       command.AddOwned(absl::StrCat(std::max<int64_t>(entry.max_entries, 1))).Add(entry.bytes);
+    }
+    command.AddOwned(absl::StrCat(write.schedule_changes.size()));
+    for (const ScheduleChange& change : write.schedule_changes) {
+      if (change.due_ms.has_value()) {
+        command.AddOwned(absl::StrCat(*change.due_ms));
+      } else {
+        command.Add("-");
+      }
+      command.Add(change.member);
     }
     return command;
   };
@@ -685,6 +708,25 @@ absl::Status RedisStore::ScheduleRemove(const std::string& schedule, absl::Span<
   return Call(zrem, /*may_repeat=*/true).status();
 }
 
+absl::StatusOr<std::optional<int64_t>> RedisStore::ScheduleEarliest(const std::string& schedule) {
+  Command zrange;
+  zrange.Add("ZRANGE").Add(schedule).Add("0").Add("0").Add("WITHSCORES");
+  absl::StatusOr<ReplyPtr> reply = Call(zrange, /*may_repeat=*/true);
+  if (!reply.ok()) return reply.status();
+  const redisReply& array = **reply;
+  if (array.type == REDIS_REPLY_ERROR) return ReplyErrorStatus("schedule earliest", array);
+  if (array.type != REDIS_REPLY_ARRAY) {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": ZRANGE returned an unexpected reply"));
+  }
+  if (array.elements == 0) return std::optional<int64_t>();
+  double due = 0;
+  if (array.elements != 2 || array.element[1]->type != REDIS_REPLY_STRING ||
+      !absl::SimpleAtod(ReplyText(*array.element[1]), &due)) {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": ZRANGE returned a bad score"));
+  }
+  return std::optional<int64_t>(static_cast<int64_t>(due));
+}
+
 absl::Status RedisStore::IndexRemove(const std::string& index, absl::Span<const std::string> members) {
   if (members.empty()) return absl::OkStatus();
   Command zrem;
@@ -694,6 +736,24 @@ absl::Status RedisStore::IndexRemove(const std::string& index, absl::Span<const 
   absl::Status status = Call(zrem, /*may_repeat=*/true).status();
   DropLocal({&index, 1});
   return status;
+}
+
+absl::StatusOr<std::string> RedisStore::LogLastId(const std::string& log) {
+  Command range;
+  range.Add("XREVRANGE").Add(log).Add("+").Add("-").Add("COUNT").Add("1");
+  absl::StatusOr<ReplyPtr> reply = Call(range, /*may_repeat=*/true);
+  if (!reply.ok()) return reply.status();
+  const redisReply& array = **reply;
+  if (array.type == REDIS_REPLY_ERROR) return ReplyErrorStatus("XREVRANGE", array);
+  if (array.type != REDIS_REPLY_ARRAY) {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": XREVRANGE returned an unexpected reply"));
+  }
+  if (array.elements == 0) return std::string();
+  const redisReply& entry = *array.element[0];
+  if (entry.type != REDIS_REPLY_ARRAY || entry.elements < 1 || entry.element[0]->type != REDIS_REPLY_STRING) {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": XREVRANGE returned a bad entry"));
+  }
+  return std::string(ReplyText(*entry.element[0]));
 }
 
 absl::StatusOr<std::vector<LogEntry>> RedisStore::LogRead(const std::string& log, const std::string& after,

@@ -112,6 +112,7 @@ class RedisStore final : public Store {
   absl::StatusOr<std::vector<ScheduledItem>> ScheduleClaim(const std::string& schedule, int64_t now_ms,
                                                            int64_t lease_ms, int limit) override;
   absl::Status ScheduleRemove(const std::string& schedule, absl::Span<const std::string> members) override;
+  absl::StatusOr<std::optional<int64_t>> ScheduleEarliest(const std::string& schedule) override;
   // ZRANGEBYLEX with CLIENT CACHING, holding the page until Redis reports a change of the index.
   absl::StatusOr<std::vector<std::string>> IndexScanAndTrack(const std::string& index,
                                                              const std::string& start_after,
@@ -122,6 +123,7 @@ class RedisStore final : public Store {
   // XRANGE over a stream; ids are Redis stream ids ("<milliseconds>-<sequence>").
   absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
                                                 int limit) override;
+  absl::StatusOr<std::string> LogLastId(const std::string& log) override;
 
   // Bytes Redis spends on `key` (MEMORY USAGE key SAMPLES 0); NOT_FOUND for a missing key. For tests
   // and benchmarks of the record layout.

@@ -57,6 +57,16 @@ struct LogAppend {
   int64_t max_entries = 1'000'000;
 };
 
+// A change to a schedule (Store::ScheduleAdd) in the same atomic step as a Write, and only if the write
+// happens: `member` moves to `due_ms`, or leaves the schedule when `due_ms` is unset. Keeps a record and
+// the time its owner must next look at it from ever disagreeing, even across a crash. A schedule is
+// shared by many accounts: like a log, it is an exception to the hash-tag rule.
+struct ScheduleChange {
+  std::string schedule;
+  std::string member;
+  std::optional<int64_t> due_ms;
+};
+
 // One entry of a log: its id and what was appended.
 struct LogEntry {
   std::string id;
@@ -77,8 +87,8 @@ bool IsLogEntryId(absl::string_view id);
 // One write of Store::Put. With `expected_version` set, the write happens only if the key's current
 // version equals it (0 = the key must be absent); otherwise it happens unconditionally. It also
 // happens only if every guard holds. `also_write` and `appends` are applied and `also_delete` keys
-// deleted in the same atomic step, and only if the write happens. All those keys must share the
-// written key's hash tag (see KeyTag) so that the step stays atomic on Redis Cluster too.
+// deleted, and `schedule_changes` made, in the same atomic step, and only if the write happens. All those
+// keys must share the written key's hash tag (see KeyTag) so that the step stays atomic on Redis Cluster too.
 struct Write {
   std::string key;
   std::string value;
@@ -88,6 +98,7 @@ struct Write {
   std::vector<AlsoWrite> also_write;
   std::vector<Append> appends;
   std::vector<LogAppend> log_appends;
+  std::vector<ScheduleChange> schedule_changes;
 };
 
 // The narrow storage interface every Steward service uses. Two implementations pass the same
@@ -173,12 +184,20 @@ class Store {
   // Removes members from a schedule; members not in it are fine.
   virtual absl::Status ScheduleRemove(const std::string& schedule, absl::Span<const std::string> members) = 0;
 
+  // The earliest due time in a schedule (claimed members included, at their lease's end), or nullopt when
+  // it is empty. For a manual clock that jumps from one due time to the next.
+  virtual absl::StatusOr<std::optional<int64_t>> ScheduleEarliest(const std::string& schedule) = 0;
+
   // Returns up to `limit` entries of `log` (see LogAppend) strictly after the entry id `after`
   // (empty: from the oldest entry kept), oldest first. Ids grow strictly within a log; `after` need
   // not be an id still kept (nor ever written). INVALID_ARGUMENT if `after` is not empty and fails
   // IsLogEntryId.
   virtual absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
                                                         int limit) = 0;
+
+  // The id of the newest entry of `log`, or "" when it has none: a cursor for reading only what comes
+  // next.
+  virtual absl::StatusOr<std::string> LogLastId(const std::string& log) = 0;
 };
 
 // Wraps an account id in a Redis Cluster hash tag, "{id}", so that all keys of one account live in one

@@ -659,6 +659,66 @@ TEST_P(StoreContractTest, SchedulesHandOutDueMembersEarliestFirstUnderALease) {
   EXPECT_THAT(*none, ::testing::IsEmpty());
 }
 
+TEST_P(StoreContractTest, AWriteMovesScheduleMembersOnlyIfItHappens) {
+  const int64_t t0 = 1'795'000'000'000;
+  ASSERT_TRUE(store_->ScheduleAdd("steps", {ScheduledItem{"gone", t0}, ScheduledItem{"stays", t0 + 5}}).ok());
+  auto earliest = store_->ScheduleEarliest("steps");
+  ASSERT_TRUE(earliest.ok()) << earliest.status();
+  EXPECT_EQ(*earliest, std::optional<int64_t>(t0));
+
+  Write write;
+  write.key = "{e}:record";
+  write.value = "v1";
+  write.expected_version = 0;
+  write.schedule_changes = {ScheduleChange{"steps", "moved", t0 + 1}, ScheduleChange{"steps", "gone", {}}};
+  auto applied = store_->Put({&write, 1});
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_THAT(*applied, ElementsAre(true));
+  // A write that does not happen (stale version) changes no schedule.
+  write.schedule_changes = {ScheduleChange{"steps", "never", t0 - 100}, ScheduleChange{"steps", "stays", {}}};
+  applied = store_->Put({&write, 1});
+  ASSERT_TRUE(applied.ok()) << applied.status();
+  EXPECT_THAT(*applied, ElementsAre(false));
+
+  auto claimed = store_->ScheduleClaim("steps", t0 + 10, 1'000, 10);
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_THAT(Members(*claimed), ElementsAre("moved", "stays"));
+  earliest = store_->ScheduleEarliest("steps");
+  ASSERT_TRUE(earliest.ok()) << earliest.status();
+  EXPECT_EQ(*earliest, std::optional<int64_t>(t0 + 10 + 1'000));  // the lease's end
+  earliest = store_->ScheduleEarliest("empty");
+  ASSERT_TRUE(earliest.ok()) << earliest.status();
+  EXPECT_EQ(*earliest, std::nullopt);
+}
+
+TEST_P(StoreContractTest, LogLastIdIsACursorForWhatComesNext) {
+  auto none = store_->LogLastId("feed-x");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(*none, "");
+  for (int i = 0; i < 3; ++i) {
+    Write write;
+    write.key = absl::StrCat("{a}:k", i);
+    write.value = "v";
+    write.log_appends.push_back(LogAppend{"feed-x", absl::StrCat("entry-", i)});
+    ASSERT_TRUE(store_->Put({&write, 1}).ok());
+  }
+  auto last = store_->LogLastId("feed-x");
+  ASSERT_TRUE(last.ok()) << last.status();
+  auto all = store_->LogRead("feed-x", "", 10);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ(*last, all->back().id);
+  Write write;
+  write.key = "{a}:k9";
+  write.value = "v";
+  write.log_appends.push_back(LogAppend{"feed-x", "entry-next"});
+  ASSERT_TRUE(store_->Put({&write, 1}).ok());
+  auto next = store_->LogRead("feed-x", *last, 10);
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].bytes, "entry-next");
+}
+
 TEST_P(StoreContractTest, ConcurrentClaimersNeverGetTheSameMember) {
   const int64_t t0 = 1'795'000'000'000;
   std::vector<ScheduledItem> items;

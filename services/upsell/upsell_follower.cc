@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "common/logging.h"
+#include "common/store/stored_cursor.h"
 
 namespace steward::upsell {
 namespace {
@@ -23,19 +24,6 @@ UpsellFollower::UpsellFollower(Store& store, const scoring::ScoringClient& scori
       segmentation_(segmentation),
       service_(service),
       loop_("upsell_follower_failed", poll_interval, [this] { return Step(); }) {}
-
-absl::StatusOr<std::string> UpsellFollower::Cursor(const std::string& key) {
-  auto read = store_.Get({&key, 1});
-  if (!read.ok()) return read.status();
-  return (*read)[0].has_value() ? (*read)[0]->value : std::string();
-}
-
-absl::Status UpsellFollower::SaveCursor(const std::string& key, const std::string& cursor) {
-  Write write;
-  write.key = key;
-  write.value = cursor;
-  return store_.Put({&write, 1}).status();
-}
 
 absl::Status UpsellFollower::EvaluateAll(const std::vector<std::string>& account_ids) {
   absl::flat_hash_set<std::string> seen;
@@ -60,7 +48,7 @@ absl::StatusOr<bool> UpsellFollower::Step() {
   bool more = false;
   // Scores: the scoring service's change feed.
   const std::string changes_key(kChangesCursorKey);
-  auto after = Cursor(changes_key);
+  auto after = ReadStoredCursor(store_, changes_key);
   if (!after.ok()) return after.status();
   auto changes = scoring_.ListAccountChanges(*after, kPageSize);
   if (!changes.ok()) return changes.status();
@@ -68,12 +56,12 @@ absl::StatusOr<bool> UpsellFollower::Step() {
     std::vector<std::string> ids;
     for (const v1::AccountChange& change : changes->changes()) ids.push_back(change.account_id());
     if (absl::Status s = EvaluateAll(ids); !s.ok()) return s;
-    if (absl::Status s = SaveCursor(changes_key, changes->next_page_token()); !s.ok()) return s;
+    if (absl::Status s = SaveStoredCursor(store_, changes_key, changes->next_page_token()); !s.ok()) return s;
     more = changes->changes_size() == kPageSize;
   }
   // Segments: the segmentation service's membership events.
   const std::string membership_key(kMembershipCursorKey);
-  auto since = Cursor(membership_key);
+  auto since = ReadStoredCursor(store_, membership_key);
   if (!since.ok()) return since.status();
   auto events = segmentation_.ListMembershipEvents(*since, kPageSize);
   if (!events.ok()) return events.status();
@@ -81,7 +69,7 @@ absl::StatusOr<bool> UpsellFollower::Step() {
     std::vector<std::string> ids;
     for (const v1::MembershipEvent& event : events->events()) ids.push_back(event.account_id());
     if (absl::Status s = EvaluateAll(ids); !s.ok()) return s;
-    if (absl::Status s = SaveCursor(membership_key, events->next_page_token()); !s.ok()) return s;
+    if (absl::Status s = SaveStoredCursor(store_, membership_key, events->next_page_token()); !s.ok()) return s;
     more = more || events->events_size() == kPageSize;
   }
   return more;

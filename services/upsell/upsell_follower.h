@@ -35,8 +35,6 @@ class UpsellFollower {
   Store& store_;
   // Evaluates each account once; false on a transient failure (then the page is retried).
   absl::Status EvaluateAll(const std::vector<std::string>& account_ids);
-  absl::StatusOr<std::string> Cursor(const std::string& key);
-  absl::Status SaveCursor(const std::string& key, const std::string& cursor);
 
   const scoring::ScoringClient& scoring_;
   const segmentation::SegmentationClient& segmentation_;

@@ -46,10 +46,14 @@ class ForwardingStore : public Store {
   absl::Status ScheduleRemove(const std::string& schedule, absl::Span<const std::string> members) override {
     return inner_.ScheduleRemove(schedule, members);
   }
+  absl::StatusOr<std::optional<int64_t>> ScheduleEarliest(const std::string& schedule) override {
+    return inner_.ScheduleEarliest(schedule);
+  }
   absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
                                                 int limit) override {
     return inner_.LogRead(log, after, limit);
   }
+  absl::StatusOr<std::string> LogLastId(const std::string& log) override { return inner_.LogLastId(log); }
 
  private:
   MemoryStore inner_;
