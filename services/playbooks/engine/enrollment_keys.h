@@ -1,9 +1,11 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "steward/v1/enrollment.pb.h"
 
 // Where the playbook engine keeps its state (store keys, schedule members, index members), and the ids
@@ -14,6 +16,12 @@ namespace steward::playbooks {
 inline constexpr absl::string_view kScheduleName = "playbook-schedule";
 // The action stream (a Redis stream; downstream services read it with consumer groups).
 inline constexpr absl::string_view kActionLogName = "playbook-actions";
+
+// A due time as the schedule holds it: whole milliseconds, rounded up, so that a claim made at the
+// schedule's time never finds its step a fraction of a millisecond early.
+inline int64_t ScheduleMillis(absl::Time t) {
+  return absl::ToInt64Milliseconds(absl::Ceil(t - absl::UnixEpoch(), absl::Milliseconds(1)));
+}
 
 // The record of one account and playbook: v1::PlaybookEnrollments.
 std::string EnrollmentsKey(absl::string_view account_id, absl::string_view playbook_id);

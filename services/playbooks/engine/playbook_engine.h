@@ -113,8 +113,17 @@ class PlaybookEngine {
                         const std::string& account_id, v1::EnrollmentSource source,
                         const std::string& request_id, absl::Time enrolled, absl::Time now, Touches& touches,
                         const AccountFacts* facts, Change& change);
-  // Runs one claimed schedule entry.
+  // Runs one claimed schedule entry on its own (trigger checks, retries after a race).
   absl::Status RunClaim(const ScheduleRef& ref);
+  // Runs claimed step entries together: one read and one pipelined write for the batch.
+  absl::Status RunBatch(const std::vector<ScheduleRef>& refs);
+  // What a claimed entry does to its record: runs what is due, or marks the entry stale.
+  absl::Status AdvanceClaimed(const std::string& member, v1::PlaybookEnrollments& record, Touches& touches,
+                              const AccountFacts* facts, absl::Time now, Change& change);
+  // The account's facts when the enrolment's playbook reads them; nullopt when it does not (or the
+  // account is gone). UNAVAILABLE when the other services did not answer.
+  absl::StatusOr<std::optional<AccountFacts>> FactsFor(const v1::PlaybookEnrollments& record);
+  static std::string MemberOf(const ScheduleRef& ref);
   // Evaluates triggers, exits and waits of one account for `playbooks` (all when empty).
   absl::Status EvaluateAccount(const std::string& account_id, absl::Span<const v1::Event> events,
                                const std::shared_ptr<const CompiledPlaybook>& only);
