@@ -157,6 +157,8 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
 void StewardServer::Shutdown(absl::Duration grace) {
   if (shut_down_) return;
   shut_down_ = true;
+  // A start that failed half-way has no gRPC server; its parts clean up after themselves.
+  if (server_ == nullptr) return;
   Log(LogLevel::kInfo, "server_draining", {{"grace", absl::FormatDuration(grace)}});
   // NOT_SERVING everywhere first: Kubernetes' readiness probe and clients' health watches see it
   // while in-flight calls still finish.
@@ -203,7 +205,8 @@ absl::Status StewardServer::StartPlaybooks(const ServerConfig& config, Store& st
       store, *scoring_client_, segmentation_client_.get(), *playbook_engine_, config.playbook_poll_interval);
   // On a manual clock, AdvanceClock runs due steps at their own times; a background runner would run
   // them at whatever time the clock shows when it gets to them.
-  if (config.run_playbook_runner && config.manual_clock == nullptr) {
+  if (config.run_playbook_runner &&
+      (config.manual_clock == nullptr || config.run_playbook_runner_on_manual_clock)) {
     playbook_runner_ = std::make_unique<playbooks::PlaybookRunner>(
         *playbook_engine_, config.playbook_runner_threads, config.playbook_runner_batch,
         config.playbook_poll_interval);

@@ -189,6 +189,32 @@ TEST(BlackBoxStartupTest, BadConfigurationFailsFastNamingFileLineAndField) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(BlackBoxStartupTest, BrokenPlaybookFailsStartNamingFileAndLine) {
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / absl::StrCat("steward-badplaybook-", getpid());
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream playbook(dir / "broken.textproto");
+    playbook << "id: \"broken\"\n"
+                "version: 1\n"
+                "reenrollment { mode: REENROLLMENT_MODE_ALWAYS }\n"
+                "steps { id: \"a\" delay { days: 1 } email { template_key: \"x\" subject_key: \"y\" }\n"
+                "  wait_for_event { event_types: EVENT_TYPE_LOGIN within_days: 2 on_timeout_go_to: "
+                "\"nowhere\" } }\n";
+  }
+  auto child = testing::ChildProcess::Start({StewardBinary(), "--listen=127.0.0.1:0",
+                                             absl::StrCat("--config_dir=", SourceDir(), "/config"),
+                                             absl::StrCat("--playbooks_dir=", dir.string())});
+  ASSERT_TRUE(child.ok());
+  auto code = (*child)->Stop(0, absl::Seconds(20));
+  ASSERT_TRUE(code.ok()) << code.status();
+  EXPECT_EQ(*code, 2);
+  const std::string output = (*child)->Output();
+  EXPECT_THAT(output, HasSubstr("broken.textproto:5:"));
+  EXPECT_THAT(output, HasSubstr("on_timeout_go_to: no step \"nowhere\""));
+  std::filesystem::remove_all(dir);
+}
+
 TEST(BlackBoxStartupTest, UnreachableRedisFailsFast) {
   testing::RedisServer nothing_there;  // reserves a port where nothing listens
   auto child =

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "server/steward_server.h"
 #include "services/playbooks/definition/playbook_loader.h"
@@ -119,16 +120,16 @@ class PlaybookApiTest : public ::testing::TestWithParam<StoreKind> {
   // No frequency caps, so that SPEC's offsets show unchanged; the cap test sets its own.
   virtual v1::PlaybookEngineConfig EngineConfig() { return v1::PlaybookEngineConfig(); }
 
-  void StartServer(std::vector<v1::Playbook> playbooks) {
+  absl::Status TryStartServer(std::vector<v1::Playbook> playbooks) {
     auto models = scoring::LoadModelDirectory(ConfigDir());
-    ASSERT_TRUE(models.ok()) << models.status();
+    if (!models.ok()) return models.status();
     ServerConfig config;
     config.services = {std::string(kScoringServiceName), std::string(kSegmentationServiceName),
                        std::string(kPlaybookServiceName)};
     auto segmentation = segmentation::LoadSegmentationConfig(ConfigDir() + "/segmentation.textproto");
     auto loyalty = segmentation::LoadLoyaltyConfig(ConfigDir() + "/loyalty.textproto");
     auto targets = segmentation::LoadPortfolioTargets(ConfigDir() + "/portfolio.textproto");
-    ASSERT_TRUE(segmentation.ok() && loyalty.ok() && targets.ok());
+    if (!segmentation.ok() || !loyalty.ok() || !targets.ok()) return absl::InternalError("bad config");
     config.segmentation_config = *segmentation;
     config.loyalty_config = *loyalty;
     config.portfolio_targets = *targets;
@@ -138,7 +139,7 @@ class PlaybookApiTest : public ::testing::TestWithParam<StoreKind> {
     config.playbook_poll_interval = absl::Milliseconds(5);
     config.manual_clock = &clock_;
     auto server = StewardServer::Start(config, *store_, clock_, *std::move(models));
-    ASSERT_TRUE(server.ok()) << server.status();
+    if (!server.ok()) return server.status();
     server_ = std::move(*server);
     auto channel =
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials());
@@ -146,13 +147,19 @@ class PlaybookApiTest : public ::testing::TestWithParam<StoreKind> {
     playbooks_ = v1::PlaybookService::NewStub(channel);
     time_ = v1::ClockService::NewStub(channel);
     actions_ = std::make_unique<ActionCollector>(*playbooks_);
+    return absl::OkStatus();
   }
 
-  void RestartServer(std::vector<v1::Playbook> playbooks) {
+  void StartServer(std::vector<v1::Playbook> playbooks) {
+    absl::Status started = TryStartServer(std::move(playbooks));
+    ASSERT_TRUE(started.ok()) << started;
+  }
+
+  absl::Status RestartServer(std::vector<v1::Playbook> playbooks) {
     actions_.reset();
     server_->Shutdown(absl::Seconds(1));
     server_.reset();
-    StartServer(std::move(playbooks));
+    return TryStartServer(std::move(playbooks));
   }
 
   // An account with no activity at all: no rule of any shipped playbook's exits or steps holds for it
@@ -614,6 +621,164 @@ TEST_P(PlaybookApiTest, PreviewShowsDatedStepsWithoutEnrolling) {
   EXPECT_EQ(Latest("acme", "win-back").enrollment_id(), "");
 }
 
+TEST_P(PlaybookApiTest, InFlightEnrolmentsKeepTheirVersionWhenANewOneIsLoaded) {
+  Account("early");
+  Account("late");
+  const v1::Enrollment early = MustEnroll("early", "nps-promoter");  // v1: referral ask day 0, case study 14
+  EXPECT_EQ(early.playbook_version(), 1);
+  Advance(kDay);
+  std::vector<v1::Playbook> changed = Playbooks();
+  v1::Playbook* promoter = nullptr;
+  for (v1::Playbook& p : changed) {
+    if (p.id() == "nps-promoter") promoter = &p;
+  }
+  ASSERT_NE(promoter, nullptr);
+  promoter->set_version(2);
+  promoter->mutable_steps(1)->set_id("testimonial_ask");
+  promoter->mutable_steps(1)->mutable_delay()->set_days(7);
+  ASSERT_TRUE(RestartServer(changed).ok());
+  const v1::Enrollment late = MustEnroll("late", "nps-promoter");
+  EXPECT_EQ(late.playbook_version(), 2);
+  Advance(20 * kDay);
+
+  auto steps_of = [&](const std::string& id) {
+    std::vector<std::string> out;
+    const v1::Enrollment e = Get(id);
+    for (const v1::StepRun& run : e.steps()) {
+      out.push_back(
+          absl::StrCat(run.step_id(), "@", (run.run_time().seconds() - e.enrolled_time().seconds()) / 86400));
+    }
+    return out;
+  };
+  EXPECT_THAT(steps_of(early.enrollment_id()), ElementsAre("referral_ask@0", "case_study_ask@14"));
+  EXPECT_THAT(steps_of(late.enrollment_id()), ElementsAre("referral_ask@0", "testimonial_ask@7"));
+  v1::GetPlaybookRequest get;
+  get.set_playbook_id("nps-promoter");
+  get.set_version(1);
+  v1::GetPlaybookResponse got;
+  ASSERT_TRUE(playbooks_->GetPlaybook(Context().get(), get, &got).ok());
+  EXPECT_EQ(got.playbook().steps(1).id(), "case_study_ask");
+
+  // Changing a version in use without raising its number would change the course of enrolments in
+  // flight: the server refuses to start.
+  promoter->mutable_steps(1)->mutable_delay()->set_days(8);
+  absl::Status refused = RestartServer(changed);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("raise `version`"));
+}
+
+// An A/B test with a holdout group: a playbook of the test's own.
+class ExperimentApiTest : public PlaybookApiTest {
+ protected:
+  std::vector<v1::Playbook> Playbooks() override {
+    std::vector<v1::Playbook> playbooks = PlaybookApiTest::Playbooks();
+    v1::Playbook& ab = playbooks.emplace_back();
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(
+        R"pb(
+          id: "upgrade-offer"
+          version: 1
+          display_name: "Upgrade offer"
+          reenrollment { mode: REENROLLMENT_MODE_ALWAYS }
+          exits { name: "upgraded" event_type: EVENT_TYPE_UPGRADE goal: true }
+          holdout_percent: 20
+          variants { id: "plain" weight: 1 }
+          variants {
+            id: "discount"
+            weight: 1
+            steps {
+              id: "offer"
+              delay { days: 0 }
+              offer {
+                offer_id: "upgrade-20off"
+                discount_percent: 20
+                duration_months: 3
+                content_key: "upgrade.offer"
+              }
+            }
+            steps {
+              id: "reminder"
+              delay { days: 30 }
+              email { template_key: "upgrade.again" subject_key: "upgrade.s" }
+            }
+          }
+          steps {
+            id: "offer"
+            delay { days: 0 }
+            email { template_key: "upgrade.mail" subject_key: "upgrade.subject" }
+          }
+          steps {
+            id: "reminder"
+            delay { days: 30 }
+            email { template_key: "upgrade.again" subject_key: "upgrade.s" }
+          }
+        )pb",
+        &ab));
+    EXPECT_TRUE(playbooks::ValidatePlaybook(ab, "upgrade-offer").ok());
+    return playbooks;
+  }
+};
+
+TEST_P(ExperimentApiTest, HoldoutAndVariantsAreAssignedByShareAndConversionIsComparedToTheHoldout) {
+  constexpr int kAccounts = 300;
+  std::map<std::string, int> arms;
+  std::map<std::string, int> converted;
+  std::vector<v1::Event> upgrades;
+  for (int i = 0; i < kAccounts; ++i) {
+    const std::string id = absl::StrCat("ab-", i);
+    Account(id);
+    const v1::Enrollment e = MustEnroll(id, "upgrade-offer");
+    const std::string arm = e.held_out() ? "holdout" : e.variant_id();
+    ++arms[arm];
+    // The same enrolment asked again keeps its arm: assignment is by account.
+    v1::PreviewPlaybookRequest preview;
+    preview.set_account_id(id);
+    preview.set_playbook_id("upgrade-offer");
+    v1::PreviewPlaybookResponse previewed;
+    ASSERT_TRUE(playbooks_->PreviewPlaybook(Context().get(), preview, &previewed).ok());
+    EXPECT_EQ(previewed.held_out(), e.held_out());
+    EXPECT_EQ(previewed.variant_id(), e.variant_id());
+    if (i % 3 == 0) {
+      upgrades.push_back(testing::MakeEvent(id, "upgrade", v1::EVENT_TYPE_UPGRADE, clock_.Now(), 100));
+      ++converted[arm];
+    }
+    // Held out: counted, sent nothing.
+    if (e.held_out()) {
+      EXPECT_EQ(e.steps(0).result(), v1::STEP_RESULT_HELD_OUT);
+      EXPECT_TRUE(e.steps(0).action_id().empty());
+    } else {
+      EXPECT_EQ(e.steps(0).result(), v1::STEP_RESULT_DELIVERED);
+    }
+  }
+  // 20% held out: within 3 standard deviations of a binomial share over 300 accounts (±6.9 points).
+  EXPECT_GE(arms["holdout"], 0.131 * kAccounts);
+  EXPECT_LE(arms["holdout"], 0.269 * kAccounts);
+  EXPECT_GT(arms["plain"], 0.25 * kAccounts);
+  EXPECT_GT(arms["discount"], 0.25 * kAccounts);
+  Record(upgrades);
+  Advance(kDay);
+
+  v1::GetPlaybookStatsRequest request;
+  request.set_playbook_id("upgrade-offer");
+  v1::GetPlaybookStatsResponse stats;
+  ASSERT_TRUE(playbooks_->GetPlaybookStats(Context().get(), request, &stats).ok());
+  EXPECT_EQ(stats.total().enrolled(), kAccounts);
+  EXPECT_EQ(stats.total().goal_reached(), static_cast<int64_t>(upgrades.size()));
+  ASSERT_EQ(stats.variants_size(), 3);
+  EXPECT_EQ(stats.variants(2).variant_id(), "holdout");
+  const double holdout_conversion = static_cast<double>(converted["holdout"]) / arms["holdout"];
+  for (const v1::VariantStats& v : stats.variants()) {
+    SCOPED_TRACE(v.variant_id());
+    EXPECT_EQ(v.counts().enrolled(), arms[v.variant_id()]);
+    EXPECT_EQ(v.counts().goal_reached(), converted[v.variant_id()]);
+    EXPECT_EQ(v.counts().exited_by_reason().at("upgraded"), converted[v.variant_id()]);
+    const double conversion = static_cast<double>(converted[v.variant_id()]) / arms[v.variant_id()];
+    EXPECT_DOUBLE_EQ(v.counts().conversion(), conversion);
+    if (v.variant_id() != "holdout") {
+      EXPECT_DOUBLE_EQ(v.lift_over_holdout(), conversion - holdout_conversion);
+    }
+  }
+}
+
 // Caps: at most one customer-facing touch per account in any 7 days.
 class CappedPlaybookApiTest : public PlaybookApiTest {
  protected:
@@ -646,6 +811,8 @@ TEST_P(CappedPlaybookApiTest, AFrequencyCapDefersTouchesAcrossPlaybooksAndDropsN
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, PlaybookApiTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
+                         [](const auto& param_info) { return testing::StoreKindName(param_info.param); });
+INSTANTIATE_TEST_SUITE_P(Stores, ExperimentApiTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
                          [](const auto& param_info) { return testing::StoreKindName(param_info.param); });
 INSTANTIATE_TEST_SUITE_P(Stores, CappedPlaybookApiTest,
                          ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
