@@ -219,7 +219,8 @@ int Run() {
   SystemClock system_clock;
   std::unique_ptr<FakeClock> manual_clock;
   if (absl::GetFlag(FLAGS_manual_clock)) {
-    absl::Time start = absl::Now();
+    // Whole seconds, so that "advance 3 days" lands exactly on the steps due 3 days after an enrolment.
+    absl::Time start = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
     const std::string flag = absl::GetFlag(FLAGS_manual_clock_start);
     std::string error;
     if (!flag.empty() && !absl::ParseTime(absl::RFC3339_full, flag, &start, &error)) {
