@@ -81,9 +81,6 @@ ABSL_FLAG(bool, playbook_runner, true,
           "Run due playbook steps in this process (several processes may; claims are leased).");
 ABSL_FLAG(int, playbook_runner_threads, 2, "Threads running due playbook steps.");
 ABSL_FLAG(int, playbook_runner_batch, 256, "Due playbook steps a runner thread claims at a time.");
-ABSL_FLAG(bool, manual_clock_runner, false,
-          "With --manual_clock: also run due steps in the background, at the clock's frozen time (for "
-          "durability tests of runner replicas); AdvanceClock stays available.");
 ABSL_FLAG(bool, playbook_follower, true,
           "Follow account changes in this process to enrol by trigger and end enrolments by exit criteria.");
 ABSL_FLAG(bool, webhooks, true, "POST webhook actions from this process.");
@@ -234,7 +231,6 @@ int Run() {
   config.run_playbook_runner = absl::GetFlag(FLAGS_playbook_runner);
   config.playbook_runner_threads = std::max(1, absl::GetFlag(FLAGS_playbook_runner_threads));
   config.playbook_runner_batch = std::max(1, absl::GetFlag(FLAGS_playbook_runner_batch));
-  config.run_playbook_runner_on_manual_clock = absl::GetFlag(FLAGS_manual_clock_runner);
   config.run_playbook_follower = absl::GetFlag(FLAGS_playbook_follower);
   config.run_webhook_dispatcher = absl::GetFlag(FLAGS_webhooks);
   // The signing secret comes from the environment (a Kubernetes Secret), never from a flag that `ps` shows.

@@ -205,8 +205,7 @@ absl::Status StewardServer::StartPlaybooks(const ServerConfig& config, Store& st
       store, *scoring_client_, segmentation_client_.get(), *playbook_engine_, config.playbook_poll_interval);
   // On a manual clock, AdvanceClock runs due steps at their own times; a background runner would run
   // them at whatever time the clock shows when it gets to them.
-  if (config.run_playbook_runner &&
-      (config.manual_clock == nullptr || config.run_playbook_runner_on_manual_clock)) {
+  if (config.run_playbook_runner && config.manual_clock == nullptr) {
     playbook_runner_ = std::make_unique<playbooks::PlaybookRunner>(
         *playbook_engine_, config.playbook_runner_threads, config.playbook_runner_batch,
         config.playbook_poll_interval);

@@ -93,9 +93,6 @@ struct ServerConfig {
   // Set when the server runs on a manual clock (the clock passed to Start): ClockService.AdvanceClock
   // moves it, and due steps run from AdvanceClock rather than the background runner.
   FakeClock* manual_clock = nullptr;
-  // With a manual clock: run the background runner anyway (several runner processes working through a
-  // backlog at a frozen time, as the durability test does).
-  bool run_playbook_runner_on_manual_clock = false;
 };
 
 // A running steward gRPC server: the hosted services, server reflection and the standard health

@@ -3,8 +3,10 @@
 // 30,000 due steps at once; one is killed with SIGKILL mid-run and started again. Every step is handed
 // off (30,000 distinct action ids in the action stream, which downstream services read) and none twice:
 // the stream holds each id exactly once, so even a consumer that ignored idempotency keys would act once.
+// A downstream consumer reading the stream with a Redis consumer group (XREADGROUP, XACK) gets them all.
 
 #include <grpcpp/grpcpp.h>
+#include <hiredis/hiredis.h>
 #include <signal.h>
 
 #include <atomic>
@@ -57,7 +59,7 @@ constexpr char kPlaybook[] =
            delay { days: 3 }
            task { assignee_role: "csm" title: "Three" due_in_hours: 24 sla_hours: 48 }
          }
-)pb";
+    )pb";
 
 // Runners take a claim back from a dead replica after 2 s, not the shipped 30 s.
 constexpr char kRunnerConfig[] = "claim_lease { seconds: 2 }\n";
@@ -83,17 +85,27 @@ class PlaybookDurabilityTest : public ::testing::Test {
 
   std::string StoreFlag() const { return absl::StrCat("--store=redis://127.0.0.1:", redis_.port(), "/0"); }
 
-  // A runner replica: hosts only the playbook service, on a clock frozen four days ahead (every step is
-  // due), claiming one step at a time so that a kill lands mid-run.
-  absl::StatusOr<std::unique_ptr<testing::ChildProcess>> StartRunner(int api_port, absl::Time frozen) {
+  // A runner replica: hosts only the playbook service, on the wall clock (so that a dead replica's
+  // leases run out), claiming one step at a time so that a kill lands mid-run.
+  absl::StatusOr<std::unique_ptr<testing::ChildProcess>> StartRunner(int api_port) {
     int port = 0;
     return testing::StartSteward(
         {StoreFlag(), "--services=playbooks", absl::StrCat("--scoring_address=127.0.0.1:", api_port),
-         "--playbooks_dir=" + dir_ + "/playbooks", "--config_dir=" + dir_ + "/config", "--manual_clock",
-         "--manual_clock_start=" + absl::FormatTime(absl::RFC3339_full, frozen, absl::UTCTimeZone()),
-         "--manual_clock_runner", "--playbook_runner_threads=1", "--playbook_runner_batch=1",
-         "--playbook_follower=false", "--webhooks=false", "--listen=127.0.0.1:0"},
+         "--playbooks_dir=" + dir_ + "/playbooks", "--config_dir=" + dir_ + "/config",
+         "--playbook_runner_threads=1", "--playbook_runner_batch=1", "--playbook_follower=false",
+         "--webhooks=false", "--listen=127.0.0.1:0"},
         port);
+  }
+
+  // Entries in the action stream (XLEN: cheap enough to poll).
+  int64_t StreamLength() {
+    redisContext* redis = redisConnect("127.0.0.1", redis_.port());
+    if (redis == nullptr) return -1;
+    auto* reply = static_cast<redisReply*>(redisCommand(redis, "XLEN %s", std::string(kActionLog).c_str()));
+    const int64_t length = reply != nullptr && reply->type == REDIS_REPLY_INTEGER ? reply->integer : -1;
+    if (reply != nullptr) freeReplyObject(reply);
+    redisFree(redis);
+    return length;
   }
 
   // Action ids in the stream, in order (with repeats, if there were any).
@@ -118,11 +130,16 @@ class PlaybookDurabilityTest : public ::testing::Test {
 };
 
 TEST_F(PlaybookDurabilityTest, KilledRunnerReplicasLoseNoStepAndDeliverNoneTwice) {
+  // The enrolments are made four days in the past (the API process's manual clock starts there), so on
+  // the runners' wall clock all three steps of each are due.
+  const absl::Time four_days_ago =
+      absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now() - absl::Hours(24 * 4)));
   int api_port = 0;
   auto api = testing::StartSteward(
       {StoreFlag(), "--services=scoring,playbooks", "--playbook_runner=false", "--playbook_follower=false",
        "--webhooks=false", "--playbooks_dir=" + dir_ + "/playbooks", "--listen=127.0.0.1:0",
-       "--refresh_interval=0s"},
+       "--refresh_interval=0s", "--manual_clock",
+       "--manual_clock_start=" + absl::FormatTime(absl::RFC3339_full, four_days_ago, absl::UTCTimeZone())},
       api_port);
   ASSERT_TRUE(api.ok()) << api.status();
   auto channel =
@@ -163,24 +180,25 @@ TEST_F(PlaybookDurabilityTest, KilledRunnerReplicasLoseNoStepAndDeliverNoneTwice
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_TRUE(StreamedActionIds(**store).empty()) << "nothing is due before day 1";
 
-  const absl::Time frozen = absl::Now() + absl::Hours(24 * 4);
-  auto first = StartRunner(api_port, frozen);
-  auto second = StartRunner(api_port, frozen);
+  auto first = StartRunner(api_port);
+  auto second = StartRunner(api_port);
   ASSERT_TRUE(first.ok()) << first.status();
   ASSERT_TRUE(second.ok()) << second.status();
   // Mid-run: some steps handed off, most not.
-  ASSERT_TRUE(Eventually([&] { return StreamedActionIds(**store).size() >= 3'000; }, absl::Seconds(60)));
+  ASSERT_TRUE(Eventually([&] { return StreamLength() >= 3'000; }, absl::Seconds(60)))
+      << StreamLength() << " actions; earliest due "
+      << (*store)->ScheduleEarliest("playbook-schedule").value_or(std::nullopt).value_or(-1) << " now "
+      << absl::ToUnixMillis(absl::Now()) << "; a runner said:\n"
+      << (*first)->Output().substr(0, 3000);
   auto killed = (*first)->Stop(SIGKILL, absl::Seconds(5));
   ASSERT_TRUE(killed.ok()) << killed.status();
-  const size_t at_kill = StreamedActionIds(**store).size();
-  EXPECT_LT(at_kill, static_cast<size_t>(kEnrollments * kSteps))
-      << "the kill came too late to prove anything";
-  auto restarted = StartRunner(api_port, frozen);
+  const int64_t at_kill = StreamLength();
+  EXPECT_LT(at_kill, kEnrollments * kSteps) << "the kill came too late to prove anything";
+  auto restarted = StartRunner(api_port);
   ASSERT_TRUE(restarted.ok()) << restarted.status();
 
-  ASSERT_TRUE(Eventually([&] { return StreamedActionIds(**store).size() >= kEnrollments * kSteps; },
-                         absl::Seconds(120)))
-      << StreamedActionIds(**store).size() << " actions";
+  ASSERT_TRUE(Eventually([&] { return StreamLength() >= kEnrollments * kSteps; }, absl::Seconds(120)))
+      << StreamLength() << " actions";
   // Every enrolment completed leaves the schedule: once it is empty nothing more can be handed off.
   ASSERT_TRUE(Eventually(
       [&] {
@@ -197,6 +215,53 @@ TEST_F(PlaybookDurabilityTest, KilledRunnerReplicasLoseNoStepAndDeliverNoneTwice
       EXPECT_TRUE(distinct.count(absl::StrCat("acct-", i, "/durable/1/", step, "/1"))) << i << " " << step;
     }
   }
+  // A downstream service reads the stream as Redis consumers do, with a consumer group, remembering the
+  // idempotency keys it has acted on: it acts on each of the 30,000 actions once.
+  redisContext* redis = redisConnect("127.0.0.1", redis_.port());
+  ASSERT_TRUE(redis != nullptr && redis->err == 0);
+  auto command = [&](const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (const std::string& a : args) {
+      argv.push_back(a.data());
+      lengths.push_back(a.size());
+    }
+    return static_cast<redisReply*>(
+        redisCommandArgv(redis, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  };
+  redisReply* created = command({"XGROUP", "CREATE", std::string(kActionLog), "downstream", "0"});
+  ASSERT_TRUE(created != nullptr && created->type == REDIS_REPLY_STATUS);
+  freeReplyObject(created);
+  std::set<std::string> acted_on;
+  int repeats = 0;
+  for (;;) {
+    redisReply* reply = command({"XREADGROUP", "GROUP", "downstream", "worker-1", "COUNT", "1000", "STREAMS",
+                                 std::string(kActionLog), ">"});
+    ASSERT_NE(reply, nullptr);
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+      freeReplyObject(reply);
+      break;
+    }
+    const redisReply* entries = reply->element[0]->element[1];
+    if (entries->elements == 0) {
+      freeReplyObject(reply);
+      break;
+    }
+    for (size_t i = 0; i < entries->elements; ++i) {
+      const redisReply* fields = entries->element[i]->element[1];  // ["d", bytes]
+      v1::PlaybookAction action;
+      ASSERT_TRUE(action.ParseFromArray(fields->element[1]->str, static_cast<int>(fields->element[1]->len)));
+      if (!acted_on.insert(action.action_id()).second) ++repeats;
+      redisReply* acked =
+          command({"XACK", std::string(kActionLog), "downstream", entries->element[i]->element[0]->str});
+      freeReplyObject(acked);
+    }
+    freeReplyObject(reply);
+  }
+  redisFree(redis);
+  EXPECT_EQ(acted_on.size(), static_cast<size_t>(kEnrollments * kSteps));
+  EXPECT_EQ(repeats, 0);
+
   // And every enrolment knows it is done.
   v1::GetEnrollmentRequest get;
   get.set_enrollment_id("acct-4242/durable/1");
