@@ -402,61 +402,80 @@ absl::Status PlaybookEngine::EvaluateAccount(const std::string& account_id,
   } else {
     playbooks = registry_.all();
   }
-  for (const std::shared_ptr<const CompiledPlaybook>& current : playbooks) {
+  // Most changes move nothing: one read of every record of the account decides, and only the playbooks
+  // that would change are written (each re-read and re-decided under compare-and-set).
+  std::vector<std::string> keys;
+  for (const auto& playbook : playbooks) keys.push_back(EnrollmentsKey(account_id, playbook->id()));
+  keys.push_back(TouchesKey(account_id));
+  auto read = store_.Get(keys);
+  if (!read.ok()) return read.status();
+  Touches touches_now;
+  if (read->back().has_value()) touches_now.log.ParseFromString(read->back()->value);
+  for (size_t i = 0; i < playbooks.size(); ++i) {
+    const std::shared_ptr<const CompiledPlaybook>& current = playbooks[i];
     bool enrolled = false;
-    auto record =
-        Mutate(account_id, current->id(),
-               [&](v1::PlaybookEnrollments& r, Touches& touches, Change& change) -> absl::StatusOr<bool> {
-                 enrolled = false;
-                 const absl::Time now = clock_.Now();
-                 if (r.has_latest() && InFlight(r.latest())) {
-                   v1::Enrollment& e = *r.mutable_latest();
-                   auto playbook = PlaybookOf(e);
-                   if (!playbook.ok()) return playbook.status();
-                   EnrollmentMachine machine(**playbook, config_.frequency_caps());
-                   bool changed = false;
-                   for (const v1::Event& event : events) {
-                     changed = machine.OnEvent(e, event.type(), FromProtoTime(event.time()), now) || changed;
-                   }
-                   changed = machine.ExitOnFacts(e, *facts, now) || changed;
-                   if (changed && e.state() == v1::ENROLLMENT_STATE_ACTIVE) {
-                     const size_t before = change.actions.size();
-                     machine.RunDue(e, touches.log, &*facts, now, change.actions);
-                     touches.changed = change.actions.size() != before;
-                   }
-                   return changed;
-                 }
-                 // Not in flight: does a trigger hold?
-                 int holding = -1;
-                 for (int t = 0; t < static_cast<int>(current->triggers().size()); ++t) {
-                   if (current->triggers()[t].Matches(facts->View(now), facts->segment_ids)) {
-                     holding = t;
-                     break;
-                   }
-                 }
-                 const bool was_holding = r.has_trigger_holding_since();
-                 if (holding < 0 || !CanEnroll(r, *current, now).ok()) {
-                   r.clear_trigger_holding_since();
-                   r.clear_trigger_check_time();
-                   r.clear_trigger_index();
-                   return was_holding;
-                 }
-                 const absl::Time since = was_holding ? FromProtoTime(r.trigger_holding_since()) : now;
-                 const absl::Duration sustained =
-                     absl::Hours(24 * int64_t{current->definition().triggers(holding).sustained_days()});
-                 if (since + sustained <= now) {
-                   // Day offsets count from when the condition began to hold ("day 14" of re-engagement).
-                   Begin(r, *current, account_id, v1::ENROLLMENT_SOURCE_TRIGGER,
-                         absl::StrCat("trigger:", holding), since, now, touches, &*facts, change);
-                   enrolled = true;
-                   return true;
-                 }
-                 if (was_holding) return false;
-                 *r.mutable_trigger_holding_since() = ToProtoTime(now);
-                 *r.mutable_trigger_check_time() = ToProtoTime(now + sustained);
-                 r.set_trigger_index(holding);
-                 return true;
-               });
+    const Mutator decide = [&](v1::PlaybookEnrollments& r, Touches& touches,
+                               Change& change) -> absl::StatusOr<bool> {
+      enrolled = false;
+      const absl::Time now = clock_.Now();
+      if (r.has_latest() && InFlight(r.latest())) {
+        v1::Enrollment& e = *r.mutable_latest();
+        auto playbook = PlaybookOf(e);
+        if (!playbook.ok()) return playbook.status();
+        EnrollmentMachine machine(**playbook, config_.frequency_caps());
+        bool changed = false;
+        for (const v1::Event& event : events) {
+          changed = machine.OnEvent(e, event.type(), FromProtoTime(event.time()), now) || changed;
+        }
+        changed = machine.ExitOnFacts(e, *facts, now) || changed;
+        if (changed && e.state() == v1::ENROLLMENT_STATE_ACTIVE) {
+          const size_t before = change.actions.size();
+          machine.RunDue(e, touches.log, &*facts, now, change.actions);
+          touches.changed = change.actions.size() != before;
+        }
+        return changed;
+      }
+      // Not in flight: does a trigger hold?
+      int holding = -1;
+      for (int t = 0; t < static_cast<int>(current->triggers().size()); ++t) {
+        if (current->triggers()[t].Matches(facts->View(now), facts->segment_ids)) {
+          holding = t;
+          break;
+        }
+      }
+      const bool was_holding = r.has_trigger_holding_since();
+      if (holding < 0 || !CanEnroll(r, *current, now).ok()) {
+        r.clear_trigger_holding_since();
+        r.clear_trigger_check_time();
+        r.clear_trigger_index();
+        return was_holding;
+      }
+      const absl::Time since = was_holding ? FromProtoTime(r.trigger_holding_since()) : now;
+      const absl::Duration sustained =
+          absl::Hours(24 * int64_t{current->definition().triggers(holding).sustained_days()});
+      if (since + sustained <= now) {
+        // Day offsets count from when the condition began to hold ("day 14" of re-engagement).
+        Begin(r, *current, account_id, v1::ENROLLMENT_SOURCE_TRIGGER, absl::StrCat("trigger:", holding),
+              since, now, touches, &*facts, change);
+        enrolled = true;
+        return true;
+      }
+      if (was_holding) return false;
+      *r.mutable_trigger_holding_since() = ToProtoTime(now);
+      *r.mutable_trigger_check_time() = ToProtoTime(now + sustained);
+      r.set_trigger_index(holding);
+      return true;
+    };
+    v1::PlaybookEnrollments record_now;
+    if ((*read)[i].has_value() && !record_now.ParseFromString((*read)[i]->value)) {
+      return absl::InternalError(absl::StrCat("corrupt playbook record ", keys[i]));
+    }
+    Touches touches_copy = touches_now;
+    Change dry_run;
+    auto would_change = decide(record_now, touches_copy, dry_run);
+    if (!would_change.ok()) return would_change.status();
+    if (!*would_change) continue;
+    auto record = Mutate(account_id, current->id(), decide);
     if (!record.ok()) return record.status();
     if (enrolled) {
       Log(LogLevel::kInfo, "playbook_enrolled",
