@@ -530,6 +530,23 @@ TEST_P(PlaybookApiTest, PausedEnrolmentsWaitAndCancelledOnesStop) {
   v1::CancelEnrollmentResponse cancelled;
   ASSERT_TRUE(playbooks_->CancelEnrollment(Context().get(), cancel, &cancelled).ok());
   EXPECT_EQ(cancelled.enrollment().state(), v1::ENROLLMENT_STATE_CANCELLED);
+  ASSERT_EQ(cancelled.enrollment().pauses_size(), 1);
+  EXPECT_EQ(cancelled.enrollment().pauses(0).resumed_time().seconds() -
+                cancelled.enrollment().pauses(0).paused_time().seconds(),
+            5 * 86400);
+  v1::GetAccountTimelineRequest timeline_request;
+  timeline_request.set_account_id("acme");
+  v1::GetAccountTimelineResponse timeline;
+  ASSERT_TRUE(playbooks_->GetAccountTimeline(Context().get(), timeline_request, &timeline).ok());
+  std::vector<std::string> kinds;
+  for (const v1::TimelineEntry& entry : timeline.entries()) {
+    kinds.push_back(entry.kind() == v1::TIMELINE_ENTRY_KIND_STEP
+                        ? entry.step().step_id()
+                        : std::string(v1::TimelineEntryKind_Name(entry.kind())));
+  }
+  EXPECT_THAT(kinds, ElementsAre("TIMELINE_ENTRY_KIND_ENROLLED", "TIMELINE_ENTRY_KIND_PAUSED",
+                                 "TIMELINE_ENTRY_KIND_RESUMED", "day_1_welcome", "day_1_tutorial",
+                                 "day_3_first_success", "TIMELINE_ENTRY_KIND_ENDED"));
   Advance(40 * kDay);
   EXPECT_EQ(actions_->For(e.enrollment_id()).size(), 3u);
   grpc::Status s = playbooks_->PauseEnrollment(Context().get(), pause, &paused);

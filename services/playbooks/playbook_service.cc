@@ -287,12 +287,16 @@ absl::StatusOr<v1::GetAccountTimelineResponse> PlaybookService::GetAccountTimeli
   auto add_enrollment = [&](const v1::Enrollment& e) {
     add(e, e.enrolled_time(), v1::TIMELINE_ENTRY_KIND_ENROLLED)
         ->set_detail(e.source() == v1::ENROLLMENT_SOURCE_TRIGGER ? "trigger" : "manual");
+    // Before the steps: a step run the moment an enrolment resumed reads after the resumption.
+    for (const v1::PausePeriod& pause : e.pauses()) {
+      add(e, pause.paused_time(), v1::TIMELINE_ENTRY_KIND_PAUSED);
+      if (pause.has_resumed_time()) add(e, pause.resumed_time(), v1::TIMELINE_ENTRY_KIND_RESUMED);
+    }
     for (const v1::StepRun& run : e.steps())
       *add(e, run.run_time(), v1::TIMELINE_ENTRY_KIND_STEP)->mutable_step() = run;
     for (const v1::RecordedOutcome& o : e.outcomes()) {
       *add(e, o.time(), v1::TIMELINE_ENTRY_KIND_OUTCOME)->mutable_outcome() = o;
     }
-    if (e.state() == v1::ENROLLMENT_STATE_PAUSED) add(e, e.paused_time(), v1::TIMELINE_ENTRY_KIND_PAUSED);
     if (!InFlight(e)) {
       v1::TimelineEntry* ended = add(e, e.ended_time(), v1::TIMELINE_ENTRY_KIND_ENDED);
       ended->set_state(e.state());

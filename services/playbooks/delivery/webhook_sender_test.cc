@@ -1,29 +1,17 @@
 #include "services/playbooks/delivery/webhook_sender.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <cstdlib>
-#include <map>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/support/http_test_server.h"
 
 namespace steward::playbooks {
 namespace {
@@ -32,136 +20,9 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-struct ScriptedResponse {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers = {};
-  std::string body = {};
-  bool stall = false;  // read the request, never answer, wait for the client to hang up
-};
-
-using Script = std::vector<ScriptedResponse>;
-
-struct ReceivedRequest {
-  std::string method;
-  std::string path;
-  std::map<std::string, std::string> headers;  // names lowercased
-  std::string body;
-};
-
-// A real HTTP/1.1 server on 127.0.0.1:<ephemeral port>, one connection at a time: reads a whole
-// request (headers, then Content-Length bytes), records it, answers with the next scripted response
-// (the last one repeats) and closes.
-class LoopbackHttpServer {
- public:
-  explicit LoopbackHttpServer(Script script) : script_(std::move(script)) {
-    listen_fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t size = sizeof(addr);
-    if (listen_fd_ < 0 || bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        listen(listen_fd_, 16) != 0 ||
-        getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &size) != 0) {
-      ADD_FAILURE() << "cannot listen on 127.0.0.1: " << errno;
-      return;
-    }
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-
-  ~LoopbackHttpServer() {
-    shutdown(listen_fd_, SHUT_RDWR);  // on Linux, wakes the blocked accept()
-    if (thread_.joinable()) thread_.join();
-    close(listen_fd_);
-  }
-
-  int port() const { return port_; }
-
-  std::string Url(absl::string_view path) const { return absl::StrCat("http://127.0.0.1:", port_, path); }
-
-  std::vector<ReceivedRequest> requests() const {
-    absl::MutexLock lock(&mu_);
-    return requests_;
-  }
-
- private:
-  void Serve() {
-    for (size_t served = 0;; ++served) {
-      const int fd = accept(listen_fd_, nullptr, nullptr);
-      if (fd < 0) return;
-      // A client that stops talking must fail the test, not hang it.
-      timeval timeout{.tv_sec = 10, .tv_usec = 0};
-      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-      const ScriptedResponse& response = script_[std::min(served, script_.size() - 1)];
-      if (ReadRequest(fd)) Answer(fd, response);
-      close(fd);
-    }
-  }
-
-  bool ReadRequest(int fd) {
-    std::string data;
-    size_t header_end;
-    while ((header_end = data.find("\r\n\r\n")) == std::string::npos) {
-      if (!ReadSome(fd, data)) return false;
-    }
-    ReceivedRequest request;
-    std::vector<std::string> lines = absl::StrSplit(absl::string_view(data).substr(0, header_end), "\r\n");
-    std::vector<std::string> request_line = absl::StrSplit(lines[0], ' ');
-    if (request_line.size() != 3) return false;
-    request.method = request_line[0];
-    request.path = request_line[1];
-    for (size_t i = 1; i < lines.size(); ++i) {
-      std::pair<std::string, std::string> header = absl::StrSplit(lines[i], absl::MaxSplits(':', 1));
-      request.headers[absl::AsciiStrToLower(header.first)] =
-          std::string(absl::StripAsciiWhitespace(header.second));
-    }
-    size_t content_length = 0;
-    if (auto it = request.headers.find("content-length"); it != request.headers.end()) {
-      if (!absl::SimpleAtoi(it->second, &content_length)) return false;
-    }
-    while (data.size() < header_end + 4 + content_length) {
-      if (!ReadSome(fd, data)) return false;
-    }
-    request.body = data.substr(header_end + 4, content_length);
-    absl::MutexLock lock(&mu_);
-    requests_.push_back(std::move(request));
-    return true;
-  }
-
-  static bool ReadSome(int fd, std::string& data) {
-    char buffer[4096];
-    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
-    if (n <= 0) return false;
-    data.append(buffer, static_cast<size_t>(n));
-    return true;
-  }
-
-  static void Answer(int fd, const ScriptedResponse& response) {
-    if (response.stall) {
-      std::string ignored;
-      while (ReadSome(fd, ignored)) {
-      }
-      return;
-    }
-    std::string reply =
-        absl::StrCat("HTTP/1.1 ", response.status, " Scripted\r\nContent-Length: ", response.body.size(),
-                     "\r\nConnection: close\r\n");
-    for (const auto& [name, value] : response.headers) absl::StrAppend(&reply, name, ": ", value, "\r\n");
-    absl::StrAppend(&reply, "\r\n", response.body);
-    for (size_t sent = 0; sent < reply.size();) {
-      const ssize_t n = send(fd, reply.data() + sent, reply.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return;
-      sent += static_cast<size_t>(n);
-    }
-  }
-
-  const Script script_;
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-  mutable absl::Mutex mu_;
-  std::vector<ReceivedRequest> requests_ ABSL_GUARDED_BY(mu_);
-};
+using Script = testing::HttpScript;
+using testing::HttpTestServer;
+using testing::ReceivedRequest;
 
 const absl::Time kNow = absl::FromUnixSeconds(1700000000);
 
@@ -176,7 +37,7 @@ class WebhookSenderTest : public ::testing::Test {
         [this] { return kNow + absl::Seconds(clock_calls_++); });
   }
 
-  static WebhookRequest Request(const LoopbackHttpServer& server) {
+  static WebhookRequest Request(const HttpTestServer& server) {
     return {.url = server.Url("/hooks/steward?tenant=acme"),
             .event_name = "playbook.retention.escalated",
             .idempotency_key = "run-42/step-3",
@@ -194,7 +55,7 @@ class WebhookSenderTest : public ::testing::Test {
 };
 
 TEST_F(WebhookSenderTest, DeliversSignedPostOnFirst2xx) {
-  LoopbackHttpServer server(Script{{.status = 200, .body = "thanks"}});
+  HttpTestServer server(Script{{.status = 200, .body = "thanks"}});
   const WebhookRequest request = Request(server);
 
   absl::StatusOr<WebhookResult> result = Sender(WithSecret()).Post(request);
@@ -219,7 +80,7 @@ TEST_F(WebhookSenderTest, DeliversSignedPostOnFirst2xx) {
 }
 
 TEST_F(WebhookSenderTest, NoSignatureHeaderWithoutSecret) {
-  LoopbackHttpServer server(Script{{.status = 204}});
+  HttpTestServer server(Script{{.status = 204}});
 
   ASSERT_TRUE(Sender(WebhookOptions()).Post(Request(server)).ok());
 
@@ -228,7 +89,7 @@ TEST_F(WebhookSenderTest, NoSignatureHeaderWithoutSecret) {
 }
 
 TEST_F(WebhookSenderTest, LargeBodyIsSentWholeWithoutExpectContinue) {
-  LoopbackHttpServer server(Script{{.status = 200}});
+  HttpTestServer server(Script{{.status = 200}});
   WebhookRequest request = Request(server);
   request.body = absl::StrCat(R"({"padding":")", std::string(2 << 20, 'x'), R"("})");
 
@@ -240,7 +101,7 @@ TEST_F(WebhookSenderTest, LargeBodyIsSentWholeWithoutExpectContinue) {
 }
 
 TEST_F(WebhookSenderTest, HugeResponseBodyIsCutShortNotRetried) {
-  LoopbackHttpServer server(Script{{.status = 200, .body = std::string(1 << 20, 'y')}});
+  HttpTestServer server(Script{{.status = 200, .body = std::string(1 << 20, 'y')}});
 
   absl::StatusOr<WebhookResult> result = Sender(WebhookOptions()).Post(Request(server));
 
@@ -250,7 +111,7 @@ TEST_F(WebhookSenderTest, HugeResponseBodyIsCutShortNotRetried) {
 }
 
 TEST_F(WebhookSenderTest, RetriesServerErrorsWithDoublingBackoffAndSameKey) {
-  LoopbackHttpServer server(Script{{.status = 503}, {.status = 500}, {.status = 200}});
+  HttpTestServer server(Script{{.status = 503}, {.status = 500}, {.status = 200}});
 
   absl::StatusOr<WebhookResult> result = Sender(WithSecret()).Post(Request(server));
 
@@ -270,7 +131,7 @@ TEST_F(WebhookSenderTest, RetriesServerErrorsWithDoublingBackoffAndSameKey) {
 }
 
 TEST_F(WebhookSenderTest, HonoursRetryAfterOn429) {
-  LoopbackHttpServer server(Script{{.status = 429, .headers = {{"Retry-After", "7"}}}, {.status = 200}});
+  HttpTestServer server(Script{{.status = 429, .headers = {{"Retry-After", "7"}}}, {.status = 200}});
 
   absl::StatusOr<WebhookResult> result = Sender(WebhookOptions()).Post(Request(server));
 
@@ -280,7 +141,7 @@ TEST_F(WebhookSenderTest, HonoursRetryAfterOn429) {
 }
 
 TEST_F(WebhookSenderTest, CapsRetryAfterAtMaxBackoff) {
-  LoopbackHttpServer server(Script{{.status = 503, .headers = {{"Retry-After", "3600"}}}, {.status = 200}});
+  HttpTestServer server(Script{{.status = 503, .headers = {{"Retry-After", "3600"}}}, {.status = 200}});
   WebhookOptions options;
   options.max_backoff = absl::Seconds(10);
 
@@ -290,7 +151,7 @@ TEST_F(WebhookSenderTest, CapsRetryAfterAtMaxBackoff) {
 }
 
 TEST_F(WebhookSenderTest, IgnoresRetryAfterOnOtherStatuses) {
-  LoopbackHttpServer server(Script{{.status = 500, .headers = {{"Retry-After", "7"}}}, {.status = 200}});
+  HttpTestServer server(Script{{.status = 500, .headers = {{"Retry-After", "7"}}}, {.status = 200}});
 
   ASSERT_TRUE(Sender(WebhookOptions()).Post(Request(server)).ok());
 
@@ -298,7 +159,7 @@ TEST_F(WebhookSenderTest, IgnoresRetryAfterOnOtherStatuses) {
 }
 
 TEST_F(WebhookSenderTest, ClientErrorIsFinal) {
-  LoopbackHttpServer server(Script{{.status = 400}, {.status = 200}});
+  HttpTestServer server(Script{{.status = 400}, {.status = 200}});
 
   absl::StatusOr<WebhookResult> result = Sender(WebhookOptions()).Post(Request(server));
 
@@ -309,7 +170,7 @@ TEST_F(WebhookSenderTest, ClientErrorIsFinal) {
 }
 
 TEST_F(WebhookSenderTest, RedirectIsFinalAndNotFollowed) {
-  LoopbackHttpServer server(Script{{.status = 302, .headers = {{"Location", "/elsewhere"}}}});
+  HttpTestServer server(Script{{.status = 302, .headers = {{"Location", "/elsewhere"}}}});
 
   absl::StatusOr<WebhookResult> result = Sender(WebhookOptions()).Post(Request(server));
 
@@ -319,7 +180,7 @@ TEST_F(WebhookSenderTest, RedirectIsFinalAndNotFollowed) {
 }
 
 TEST_F(WebhookSenderTest, GivesUpAfterMaxAttempts) {
-  LoopbackHttpServer server(Script{{.status = 500}});
+  HttpTestServer server(Script{{.status = 500}});
   WebhookOptions options;
   options.max_attempts = 3;
 
@@ -335,7 +196,7 @@ TEST_F(WebhookSenderTest, ConnectionRefusedIsRetriedThenUnavailable) {
   // A port that was just bound and closed: nothing listens there.
   int port = 0;
   {
-    LoopbackHttpServer closed(Script{{.status = 200}});
+    HttpTestServer closed(Script{{.status = 200}});
     port = closed.port();
   }
   WebhookOptions options;
@@ -354,7 +215,7 @@ TEST_F(WebhookSenderTest, ConnectionRefusedIsRetriedThenUnavailable) {
 }
 
 TEST_F(WebhookSenderTest, TimeoutIsRetriedThenUnavailable) {
-  LoopbackHttpServer server(Script{{.stall = true}});
+  HttpTestServer server(Script{{.stall = true}});
   WebhookOptions options;
   options.max_attempts = 2;
   options.attempt_timeout = absl::Milliseconds(300);
@@ -367,7 +228,7 @@ TEST_F(WebhookSenderTest, TimeoutIsRetriedThenUnavailable) {
 }
 
 TEST_F(WebhookSenderTest, RejectsBadRequestsWithoutAttempt) {
-  LoopbackHttpServer server(Script{{.status = 200}});
+  HttpTestServer server(Script{{.status = 200}});
   WebhookRequest ok = Request(server);
   std::vector<WebhookRequest> bad(5, ok);
   bad[0].url = "ftp://x";

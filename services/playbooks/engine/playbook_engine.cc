@@ -271,6 +271,7 @@ absl::StatusOr<v1::Enrollment> PlaybookEngine::Pause(const EnrollmentRef& ref) {
                          }
                          e->set_state(v1::ENROLLMENT_STATE_PAUSED);
                          *e->mutable_paused_time() = ToProtoTime(clock_.Now());
+                         *e->add_pauses()->mutable_paused_time() = e->paused_time();
                          out = *e;
                          return true;
                        });
@@ -299,6 +300,9 @@ absl::StatusOr<v1::Enrollment> PlaybookEngine::Resume(const EnrollmentRef& ref) 
                }
                e->set_state(v1::ENROLLMENT_STATE_ACTIVE);
                e->clear_paused_time();
+               if (!e->pauses().empty()) {
+                 *e->mutable_pauses()->rbegin()->mutable_resumed_time() = ToProtoTime(now);
+               }
                auto playbook = PlaybookOf(*e);
                if (!playbook.ok()) return playbook.status();
                const size_t before = change.actions.size();
