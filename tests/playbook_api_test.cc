@@ -31,6 +31,7 @@
 #include "steward/v1/scoring_service.grpc.pb.h"
 #include "tests/support/api_test_support.h"
 #include "tests/support/healthy_account.h"
+#include "tests/support/playbook_server.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/test_store.h"
 
@@ -123,29 +124,16 @@ class PlaybookApiTest : public ::testing::TestWithParam<StoreKind> {
   absl::Status TryStartServer(std::vector<v1::Playbook> playbooks) {
     auto models = scoring::LoadModelDirectory(ConfigDir());
     if (!models.ok()) return models.status();
-    ServerConfig config;
-    config.services = {std::string(kScoringServiceName), std::string(kSegmentationServiceName),
-                       std::string(kPlaybookServiceName)};
-    auto segmentation = segmentation::LoadSegmentationConfig(ConfigDir() + "/segmentation.textproto");
-    auto loyalty = segmentation::LoadLoyaltyConfig(ConfigDir() + "/loyalty.textproto");
-    auto targets = segmentation::LoadPortfolioTargets(ConfigDir() + "/portfolio.textproto");
-    if (!segmentation.ok() || !loyalty.ok() || !targets.ok()) return absl::InternalError("bad config");
-    config.segmentation_config = *segmentation;
-    config.loyalty_config = *loyalty;
-    config.portfolio_targets = *targets;
-    config.maintainer.poll_interval = absl::Milliseconds(5);
-    config.playbooks = std::move(playbooks);
-    config.playbook_engine = EngineConfig();
-    config.playbook_poll_interval = absl::Milliseconds(5);
-    config.manual_clock = &clock_;
-    auto server = StewardServer::Start(config, *store_, clock_, *std::move(models));
+    auto config = testing::PlaybookServerConfig(std::move(playbooks), clock_);
+    if (!config.ok()) return config.status();
+    config->playbook_engine = EngineConfig();
+    auto server = StewardServer::Start(*config, *store_, clock_, *std::move(models));
     if (!server.ok()) return server.status();
     server_ = std::move(*server);
-    auto channel =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials());
-    scoring_ = v1::ScoringService::NewStub(channel);
-    playbooks_ = v1::PlaybookService::NewStub(channel);
-    time_ = v1::ClockService::NewStub(channel);
+    clients_ = std::make_unique<testing::PlaybookClients>(server_->port());
+    scoring_ = clients_->scoring.get();
+    playbooks_ = clients_->playbooks.get();
+    time_ = clients_->time.get();
     actions_ = std::make_unique<ActionCollector>(*playbooks_);
     return absl::OkStatus();
   }
@@ -183,13 +171,7 @@ class PlaybookApiTest : public ::testing::TestWithParam<StoreKind> {
     ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
-  void Advance(absl::Duration by) {
-    v1::AdvanceClockRequest request;
-    request.mutable_by()->set_seconds(absl::ToInt64Seconds(by));
-    v1::AdvanceClockResponse response;
-    grpc::Status status = time_->AdvanceClock(Context(absl::Seconds(60)).get(), request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
-  }
+  void Advance(absl::Duration by) { clients_->Advance(by); }
 
   grpc::Status Enroll(const std::string& account, const std::string& playbook, const std::string& request_id,
                       v1::EnrollAccountResponse* out) {
@@ -206,14 +188,7 @@ class PlaybookApiTest : public ::testing::TestWithParam<StoreKind> {
     return response.enrollment();
   }
 
-  v1::Enrollment Get(const std::string& enrollment_id) {
-    v1::GetEnrollmentRequest request;
-    request.set_enrollment_id(enrollment_id);
-    v1::GetEnrollmentResponse response;
-    grpc::Status s = playbooks_->GetEnrollment(Context().get(), request, &response);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return response.enrollment();
-  }
+  v1::Enrollment Get(const std::string& enrollment_id) { return clients_->GetEnrollment(enrollment_id); }
 
   // The latest enrolment of an account in a playbook, or an empty one.
   v1::Enrollment Latest(const std::string& account, const std::string& playbook) {
@@ -263,9 +238,10 @@ class PlaybookApiTest : public ::testing::TestWithParam<StoreKind> {
   std::unique_ptr<Store> store_;
   FakeClock clock_{kStart};
   std::unique_ptr<StewardServer> server_;
-  std::unique_ptr<v1::ScoringService::Stub> scoring_;
-  std::unique_ptr<v1::PlaybookService::Stub> playbooks_;
-  std::unique_ptr<v1::ClockService::Stub> time_;
+  std::unique_ptr<testing::PlaybookClients> clients_;
+  v1::ScoringService::Stub* scoring_ = nullptr;
+  v1::PlaybookService::Stub* playbooks_ = nullptr;
+  v1::ClockService::Stub* time_ = nullptr;
   std::unique_ptr<ActionCollector> actions_;
 };
 

@@ -37,6 +37,7 @@
 #include "tests/support/api_test_support.h"
 #include "tests/support/healthy_account.h"
 #include "tests/support/http_test_server.h"
+#include "tests/support/playbook_server.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/test_store.h"
 
@@ -116,39 +117,21 @@ class PlaybookWebhookTest : public ::testing::TestWithParam<StoreKind> {
 
     auto models = scoring::LoadModelDirectory(ConfigDir());
     ASSERT_TRUE(models.ok()) << models.status();
-    ServerConfig config;
-    config.services = {std::string(kScoringServiceName), std::string(kSegmentationServiceName),
-                       std::string(kPlaybookServiceName)};
-    auto segmentation = segmentation::LoadSegmentationConfig(ConfigDir() + "/segmentation.textproto");
-    auto loyalty = segmentation::LoadLoyaltyConfig(ConfigDir() + "/loyalty.textproto");
-    auto targets = segmentation::LoadPortfolioTargets(ConfigDir() + "/portfolio.textproto");
-    ASSERT_TRUE(segmentation.ok()) << segmentation.status();
-    ASSERT_TRUE(loyalty.ok()) << loyalty.status();
-    ASSERT_TRUE(targets.ok()) << targets.status();
-    config.segmentation_config = *segmentation;
-    config.loyalty_config = *loyalty;
-    config.portfolio_targets = *targets;
-    config.maintainer.poll_interval = absl::Milliseconds(5);
-    config.playbooks = {playbook};
-    config.playbook_poll_interval = absl::Milliseconds(5);
-    config.manual_clock = &clock_;
-    config.webhook.signing_secret = kSecret;
+    auto config = testing::PlaybookServerConfig({playbook}, clock_);
+    ASSERT_TRUE(config.ok()) << config.status();
+    config->webhook.signing_secret = kSecret;
     // The dispatcher really sleeps between attempts.
-    config.webhook.initial_backoff = absl::Milliseconds(1);
-    config.webhook.max_backoff = absl::Milliseconds(10);
-    auto server = StewardServer::Start(config, *store_, clock_, *std::move(models));
+    config->webhook.initial_backoff = absl::Milliseconds(1);
+    config->webhook.max_backoff = absl::Milliseconds(10);
+    auto server = StewardServer::Start(*config, *store_, clock_, *std::move(models));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    auto channel =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()), grpc::InsecureChannelCredentials());
-    scoring_ = v1::ScoringService::NewStub(channel);
-    playbooks_ = v1::PlaybookService::NewStub(channel);
-    time_ = v1::ClockService::NewStub(channel);
+    clients_ = std::make_unique<testing::PlaybookClients>(server_->port());
 
     v1::UpsertAccountRequest upsert;
     *upsert.mutable_account() = testing::HealthyAccount(kAccount, clock_.Now());
     v1::UpsertAccountResponse upserted;
-    grpc::Status s = scoring_->UpsertAccount(Context().get(), upsert, &upserted);
+    grpc::Status s = clients_->scoring->UpsertAccount(Context().get(), upsert, &upserted);
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
@@ -159,16 +142,7 @@ class PlaybookWebhookTest : public ::testing::TestWithParam<StoreKind> {
     request.set_playbook_id(kPlaybook);
     request.set_request_id("enrol-1");
     v1::EnrollAccountResponse response;
-    grpc::Status s = playbooks_->EnrollAccount(Context().get(), request, &response);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return response.enrollment();
-  }
-
-  v1::Enrollment Get(const std::string& enrollment_id) {
-    v1::GetEnrollmentRequest request;
-    request.set_enrollment_id(enrollment_id);
-    v1::GetEnrollmentResponse response;
-    grpc::Status s = playbooks_->GetEnrollment(Context().get(), request, &response);
+    grpc::Status s = clients_->playbooks->EnrollAccount(Context().get(), request, &response);
     EXPECT_TRUE(s.ok()) << s.error_message();
     return response.enrollment();
   }
@@ -179,20 +153,12 @@ class PlaybookWebhookTest : public ::testing::TestWithParam<StoreKind> {
     v1::Enrollment e;
     EXPECT_TRUE(Eventually(
         [&] {
-          e = Get(enrollment_id);
+          e = clients_->GetEnrollment(enrollment_id);
           return e.outcomes_size() > 0;
         },
         absl::Seconds(10)))
         << "no outcome recorded; the receiver got " << receiver_->request_count() << " requests";
     return e;
-  }
-
-  void Advance(absl::Duration by) {
-    v1::AdvanceClockRequest request;
-    request.mutable_by()->set_seconds(absl::ToInt64Seconds(by));
-    v1::AdvanceClockResponse response;
-    grpc::Status status = time_->AdvanceClock(Context(absl::Seconds(60)).get(), request, &response);
-    ASSERT_TRUE(status.ok()) << status.error_message();
   }
 
   // Checks one POST of the webhook action: headers, a signature that verifies with the secret, and the
@@ -236,9 +202,7 @@ class PlaybookWebhookTest : public ::testing::TestWithParam<StoreKind> {
   // Declared before the server, so destroyed after it.
   std::unique_ptr<HttpTestServer> receiver_;
   std::unique_ptr<StewardServer> server_;
-  std::unique_ptr<v1::ScoringService::Stub> scoring_;
-  std::unique_ptr<v1::PlaybookService::Stub> playbooks_;
-  std::unique_ptr<v1::ClockService::Stub> time_;
+  std::unique_ptr<testing::PlaybookClients> clients_;
 };
 
 TEST_P(PlaybookWebhookTest, WebhookActionIsPostedSignedAndRecordedAsSent) {
@@ -307,8 +271,8 @@ TEST_P(PlaybookWebhookTest, ClientErrorIsRecordedAsFailedAndThePlaybookGoesOn) {
   ExpectSignedWebhookPost(receiver_->requests()[0]);
 
   // The failed webhook does not stop the playbook: day 1's email goes out.
-  Advance(kDay);
-  const v1::Enrollment after = Get(enrolled.enrollment_id());
+  clients_->Advance(kDay);
+  const v1::Enrollment after = clients_->GetEnrollment(enrolled.enrollment_id());
   ASSERT_EQ(after.steps_size(), 2);
   EXPECT_EQ(after.steps(1).step_id(), "day_1_followup");
   EXPECT_EQ(after.steps(1).result(), v1::STEP_RESULT_DELIVERED);

@@ -250,6 +250,12 @@ absl::StatusOr<v1::Enrollment> PlaybookEngine::Get(const EnrollmentRef& ref) {
 
 namespace {
 
+// FAILED_PRECONDITION for a move that needs the enrolment in flight.
+absl::Status HasEnded(const v1::Enrollment& e) {
+  return absl::FailedPreconditionError(
+      absl::StrCat("enrolment ", e.enrollment_id(), " has ended (", StateName(e.state()), ")"));
+}
+
 absl::Status EnrollmentNotFound(const EnrollmentRef& ref) {
   return absl::NotFoundError(
       absl::StrCat("enrolment \"", ref.account_id, "/", ref.playbook_id, "/", ref.number, "\" not found"));
@@ -266,8 +272,7 @@ absl::StatusOr<v1::Enrollment> PlaybookEngine::Pause(const EnrollmentRef& ref) {
                          out = *e;
                          if (e->state() == v1::ENROLLMENT_STATE_PAUSED) return false;
                          if (e->state() != v1::ENROLLMENT_STATE_ACTIVE) {
-                           return absl::FailedPreconditionError(absl::StrCat(
-                               "enrolment ", e->enrollment_id(), " has ended (", StateName(e->state()), ")"));
+                           return HasEnded(*e);
                          }
                          e->set_state(v1::ENROLLMENT_STATE_PAUSED);
                          *e->mutable_paused_time() = ToProtoTime(clock_.Now());
@@ -289,8 +294,7 @@ absl::StatusOr<v1::Enrollment> PlaybookEngine::Resume(const EnrollmentRef& ref) 
                out = *e;
                if (e->state() == v1::ENROLLMENT_STATE_ACTIVE) return false;
                if (e->state() != v1::ENROLLMENT_STATE_PAUSED) {
-                 return absl::FailedPreconditionError(absl::StrCat(
-                     "enrolment ", e->enrollment_id(), " has ended (", StateName(e->state()), ")"));
+                 return HasEnded(*e);
                }
                const absl::Time now = clock_.Now();
                if (!e->waiting_after_step_id().empty()) {
@@ -325,8 +329,7 @@ absl::StatusOr<v1::Enrollment> PlaybookEngine::Cancel(const EnrollmentRef& ref, 
                          out = *e;
                          if (e->state() == v1::ENROLLMENT_STATE_CANCELLED) return false;
                          if (!InFlight(*e)) {
-                           return absl::FailedPreconditionError(absl::StrCat(
-                               "enrolment ", e->enrollment_id(), " has ended (", StateName(e->state()), ")"));
+                           return HasEnded(*e);
                          }
                          EndEnrollment(*e, v1::ENROLLMENT_STATE_CANCELLED,
                                        reason.empty() ? "cancelled" : reason, false, clock_.Now());
