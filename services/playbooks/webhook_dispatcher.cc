@@ -1,7 +1,11 @@
 #include "services/playbooks/webhook_dispatcher.h"
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "common/logging.h"
 #include "common/store/stored_cursor.h"
 #include "google/protobuf/util/json_util.h"
@@ -12,6 +16,8 @@ namespace {
 
 constexpr absl::string_view kCursorKey = "playbook-webhook-cursor";
 constexpr int kBatch = 100;
+// Webhooks of one batch posted at the same time.
+constexpr size_t kParallelPosts = 8;
 
 }  // namespace
 
@@ -22,33 +28,59 @@ WebhookDispatcher::WebhookDispatcher(Store& store, PlaybookEngine& engine, const
       sender_(sender),
       loop_("webhook_dispatch_failed", poll_interval, [this] { return Step(); }) {}
 
+absl::Status WebhookDispatcher::Deliver(const v1::PlaybookAction& action) {
+  WebhookRequest request;
+  request.url = action.webhook().url();
+  request.event_name = action.webhook().event_name();
+  request.idempotency_key = action.action_id();
+  google::protobuf::util::JsonPrintOptions json;
+  json.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(action, &request.body, json);
+  absl::StatusOr<WebhookResult> posted = sender_.Post(request);
+  std::optional<ActionRef> ref = ParseActionId(action.action_id());
+  if (!ref.has_value()) return absl::OkStatus();
+  const v1::ActionOutcome outcome = posted.ok() ? v1::ACTION_OUTCOME_SENT : v1::ACTION_OUTCOME_FAILED;
+  auto recorded =
+      engine_.RecordOutcome(*ref, outcome, posted.ok() ? "" : std::string(posted.status().message()));
+  Log(posted.ok() ? LogLevel::kInfo : LogLevel::kWarning, "webhook_delivered",
+      {{"action_id", action.action_id()}, {"ok", posted.ok() ? "true" : "false"}});
+  if (!recorded.ok() && !absl::IsNotFound(recorded.status())) return recorded.status();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> WebhookDispatcher::Step() {
   const std::string cursor_key(kCursorKey);
   auto after = ReadStoredCursor(store_, cursor_key);
   if (!after.ok()) return after.status();
   auto entries = store_.LogRead(std::string(kActionLogName), *after, kBatch);
   if (!entries.ok()) return entries.status();
+  std::vector<v1::PlaybookAction> webhooks;
   for (const LogEntry& entry : *entries) {
     v1::PlaybookAction action;
     if (!action.ParseFromString(entry.bytes) || action.channel() != v1::CHANNEL_WEBHOOK) continue;
     action.set_cursor(entry.id);
-    WebhookRequest request;
-    request.url = action.webhook().url();
-    request.event_name = action.webhook().event_name();
-    request.idempotency_key = action.action_id();
-    google::protobuf::util::JsonPrintOptions json;
-    json.preserve_proto_field_names = true;
-    (void)google::protobuf::util::MessageToJsonString(action, &request.body, json);
-    absl::StatusOr<WebhookResult> posted = sender_.Post(request);
-    std::optional<ActionRef> ref = ParseActionId(action.action_id());
-    if (!ref.has_value()) continue;
-    const v1::ActionOutcome outcome = posted.ok() ? v1::ACTION_OUTCOME_SENT : v1::ACTION_OUTCOME_FAILED;
-    auto recorded =
-        engine_.RecordOutcome(*ref, outcome, posted.ok() ? "" : std::string(posted.status().message()));
-    if (!recorded.ok() && !absl::IsNotFound(recorded.status())) return recorded.status();  // retried later
-    Log(posted.ok() ? LogLevel::kInfo : LogLevel::kWarning, "webhook_delivered",
-        {{"action_id", action.action_id()}, {"ok", posted.ok() ? "true" : "false"}});
+    webhooks.push_back(std::move(action));
   }
+  // Posted side by side, so that one endpoint that times out and is retried holds up only its own
+  // deliveries, not every webhook behind it in the stream.
+  std::atomic<size_t> next{0};
+  absl::Mutex mu;
+  absl::Status first_error;
+  std::vector<std::thread> senders;
+  for (size_t t = 0; t < std::min(webhooks.size(), kParallelPosts); ++t) {
+    senders.emplace_back([&] {
+      for (size_t i = next++; i < webhooks.size(); i = next++) {
+        if (absl::Status s = Deliver(webhooks[i]); !s.ok()) {
+          absl::MutexLock lock(&mu);
+          if (first_error.ok()) first_error = s;
+        }
+      }
+    });
+  }
+  for (std::thread& sender : senders) sender.join();
+  // The batch is read again after a failure to record an outcome; receivers drop the repeated POSTs by
+  // their idempotency key.
+  if (!first_error.ok()) return first_error;
   if (entries->empty()) return false;
   if (absl::Status s = SaveStoredCursor(store_, cursor_key, entries->back().id); !s.ok()) return s;
   return static_cast<int>(entries->size()) == kBatch;

@@ -14,7 +14,8 @@ namespace steward::playbooks {
 // Carries out webhook actions: a consumer of the action stream like any downstream service. It POSTs
 // each webhook action (signed, retried with backoff; the action id is the idempotency key, so a receiver
 // that honours it acts once even when a crash repeats a POST) and records the outcome: SENT on a 2xx,
-// FAILED with the reason otherwise. Its place in the stream is kept in the store.
+// FAILED with the reason otherwise. Its place in the stream is kept in the store. The webhooks of one
+// read are posted side by side (up to 8 at once).
 class WebhookDispatcher {
  public:
   WebhookDispatcher(Store& store, PlaybookEngine& engine, const WebhookSender& sender,
@@ -27,6 +28,10 @@ class WebhookDispatcher {
   void Stop() { loop_.Stop(); }
 
  private:
+  // POSTs one webhook action and records its outcome; an error only when the outcome could not be
+  // recorded (then the batch is retried).
+  absl::Status Deliver(const v1::PlaybookAction& action);
+
   Store& store_;
   PlaybookEngine& engine_;
   const WebhookSender& sender_;
