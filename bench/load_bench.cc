@@ -47,6 +47,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/metrics/grpc_metrics.h"
 #include "common/proto_time.h"
 #include "common/store/redis_store.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -113,47 +114,6 @@ std::string JsonString(absl::string_view text) {
 std::string JsonNumber(double value) {
   if (!std::isfinite(value)) return "null";
   return absl::StrFormat("%.6g", value);
-}
-
-std::string CodeName(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::OK:
-      return "OK";
-    case grpc::StatusCode::CANCELLED:
-      return "CANCELLED";
-    case grpc::StatusCode::UNKNOWN:
-      return "UNKNOWN";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
-      return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED:
-      return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE:
-      return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNIMPLEMENTED:
-      return "UNIMPLEMENTED";
-    case grpc::StatusCode::INTERNAL:
-      return "INTERNAL";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "UNAVAILABLE";
-    case grpc::StatusCode::DATA_LOSS:
-      return "DATA_LOSS";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "UNAUTHENTICATED";
-    default:
-      return absl::StrCat("CODE_", static_cast<int>(code));
-  }
 }
 
 void Progress(absl::string_view line) { std::cerr << "steward_load_bench: " << line << std::endl; }
@@ -409,7 +369,7 @@ class PhaseRunner {
     for (Slot& slot : slots_) {
       stats.calls += static_cast<int64_t>(slot.latencies_ns.size());
       for (const auto& [code, count] : slot.errors) {
-        stats.errors[CodeName(code)] += count;
+        stats.errors[metrics::GrpcCodeName(code)] += count;
         stats.failed += count;
       }
       if (stats.first_error.empty()) stats.first_error = slot.first_error;
@@ -448,7 +408,7 @@ class PhaseRunner {
     if (!status.ok()) {
       ++slot.errors[status.error_code()];
       if (slot.first_error.empty()) {
-        slot.first_error = absl::StrCat(CodeName(status.error_code()), ": ", status.error_message());
+        slot.first_error = absl::StrCat(metrics::GrpcCodeName(status.error_code()), ": ", status.error_message());
       }
     }
     Issue(index);
@@ -1079,7 +1039,8 @@ int Run() {
     redis_host = "127.0.0.1";
     redis_port = redis_server->port();
     std::vector<std::string> args = {absl::StrCat("--store=redis://127.0.0.1:", redis_port, "/0"),
-                                     "--listen=127.0.0.1:0", "--refresh_interval=0s", "--services=all"};
+                                     "--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
+                                     "--refresh_interval=0s", "--services=all"};
     for (const std::string& extra : absl::GetFlag(FLAGS_steward_args)) args.push_back(extra);
     Progress(absl::StrCat("redis-server on port ", redis_port, "; starting ",
                           absl::GetFlag(FLAGS_steward_binary), " ", absl::StrJoin(args, " ")));

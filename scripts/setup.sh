@@ -11,6 +11,7 @@ STEWARD_DEBIAN_PACKAGES=(
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev grpc-proto
   libabsl-dev libhiredis-dev redis-server
   libcurl4-openssl-dev libssl-dev
+  libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
 )

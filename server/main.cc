@@ -23,6 +23,8 @@
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/metrics/metered_store.h"
+#include "common/metrics/metrics_registry.h"
 #include "common/store/memory_store.h"
 #include "common/store/redis_store.h"
 #include "server/demo_data.h"
@@ -36,6 +38,9 @@
 #include "services/upsell/upsell_config.h"
 
 ABSL_FLAG(std::string, listen, "0.0.0.0:50051", "Address to serve gRPC on, HOST:PORT.");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Address to serve Prometheus metrics on (GET /metrics, text format), HOST:PORT; empty disables "
+          "metrics altogether.");
 ABSL_FLAG(std::string, services, "all",
           "Services to host: 'all' or a comma-separated list of 'scoring', 'segmentation', 'upsell', "
           "'playbooks' or full service names.");
@@ -205,6 +210,17 @@ int Run() {
   }
   auto store = OpenStore(absl::GetFlag(FLAGS_store));
   if (!store.ok()) return fail("store_unavailable", store.status());
+  // Metrics: the registry lives here, and every service sees the store through the measuring decorator.
+  std::unique_ptr<metrics::MetricsRegistry> metrics_registry;
+  std::unique_ptr<metrics::MeteredStore> metered_store;
+  Store* service_store = store->get();
+  config.metrics_listen_address = absl::GetFlag(FLAGS_metrics_listen);
+  if (!config.metrics_listen_address.empty()) {
+    metrics_registry = std::make_unique<metrics::MetricsRegistry>();
+    metered_store = std::make_unique<metrics::MeteredStore>(**store, *metrics_registry);
+    service_store = metered_store.get();
+    config.metrics = metrics_registry.get();
+  }
 
   // Signals are taken synchronously by this thread (sigwait); every thread started from here on
   // inherits the blocked mask.
@@ -250,7 +266,7 @@ int Run() {
   config.run_maintainer = absl::GetFlag(FLAGS_segment_maintainer);
   config.maintainer.poll_interval = absl::GetFlag(FLAGS_segment_poll_interval);
   config.maintainer.rebuild_interval = absl::GetFlag(FLAGS_segment_rebuild_interval);
-  auto server = StewardServer::Start(config, **store, clock, std::move(models));
+  auto server = StewardServer::Start(config, *service_store, clock, std::move(models));
   if (!server.ok()) return fail("server_failed", server.status());
 
   if (absl::GetFlag(FLAGS_demo_data) && (*server)->scoring() != nullptr) {

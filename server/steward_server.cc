@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
+#include "common/metrics/grpc_metrics.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace steward {
@@ -54,9 +55,27 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
   builder.AddListeningPort(config.listen_address, grpc::InsecureServerCredentials(), &server->port_);
   builder.SetMaxReceiveMessageSize(config.max_message_bytes);
   builder.SetMaxSendMessageSize(config.max_message_bytes);
+  scoring::ScoringService::RecordEventsObserver on_recorded;
+  if (config.metrics != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+    interceptors.push_back(metrics::NewGrpcMetricsInterceptorFactory(*config.metrics));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+    metrics::CounterFamily& events = config.metrics->AddCounter(
+        "steward_scoring_events_total",
+        "Events received by RecordEvents, by result: recorded, duplicate (already recorded), expired "
+        "(older than the retention window).",
+        {"result"});
+    on_recorded = [recorded = &events.WithLabels({"recorded"}), duplicate = &events.WithLabels({"duplicate"}),
+                   expired = &events.WithLabels({"expired"})](const v1::RecordEventsResponse& response) {
+      recorded->Increment(response.recorded());
+      duplicate->Increment(response.duplicates());
+      expired->Increment(response.expired());
+    };
+    server->playbook_metrics_ = std::make_unique<playbooks::PlaybookMetrics>(*config.metrics);
+  }
   if (host_scoring) {
-    server->scoring_ =
-        std::make_unique<scoring::ScoringService>(store, clock, std::move(models), config.scoring_limits);
+    server->scoring_ = std::make_unique<scoring::ScoringService>(
+        store, clock, std::move(models), config.scoring_limits, std::move(on_recorded));
     server->scoring_grpc_ = std::make_unique<scoring::ScoringServiceImpl>(*server->scoring_, *server->pool_);
     builder.RegisterService(server->scoring_grpc_.get());
   }
@@ -127,6 +146,12 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
       clock, config.manual_clock != nullptr,
       [raw = server.get()](absl::Duration by) { return raw->AdvanceClock(by); }, *server->pool_);
   builder.RegisterService(server->clock_grpc_.get());
+  // The /metrics endpoint first: a bad address fails the start before anything serves.
+  if (config.metrics != nullptr && !config.metrics_listen_address.empty()) {
+    auto http = metrics::MetricsHttpServer::Start(config.metrics_listen_address, *config.metrics);
+    if (!http.ok()) return http.status();
+    server->metrics_http_ = *std::move(http);
+  }
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || server->port_ == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen_address));
@@ -150,7 +175,8 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
       {{"listen", config.listen_address},
        {"port", absl::StrCat(server->port_)},
        {"services", absl::StrJoin(config.services, ",")},
-       {"workers", absl::StrCat(config.worker_threads)}});
+       {"workers", absl::StrCat(config.worker_threads)},
+       {"metrics_port", absl::StrCat(server->metrics_port())}});
   return server;
 }
 
@@ -175,6 +201,8 @@ void StewardServer::Shutdown(absl::Duration grace) {
   const auto deadline = std::chrono::system_clock::now() + absl::ToChronoMilliseconds(grace);
   server_->Shutdown(deadline);
   server_->Wait();
+  // Scrapes keep working while the server drains; the endpoint goes last.
+  if (metrics_http_ != nullptr) metrics_http_->Stop();
   Log(LogLevel::kInfo, "server_stopped");
 }
 
@@ -193,8 +221,8 @@ absl::Status StewardServer::StartPlaybooks(const ServerConfig& config, Store& st
   if (!registry.ok()) return registry.status();
   playbook_registry_ = *std::move(registry);
   if (absl::Status s = playbook_registry_->Publish(); !s.ok()) return s;
-  playbook_engine_ = std::make_unique<playbooks::PlaybookEngine>(store, clock, *playbook_registry_,
-                                                                 *account_facts_, config.playbook_engine);
+  playbook_engine_ = std::make_unique<playbooks::PlaybookEngine>(
+      store, clock, *playbook_registry_, *account_facts_, config.playbook_engine, playbook_metrics_.get());
   playbook_service_ =
       std::make_unique<playbooks::PlaybookService>(store, clock, *playbook_engine_, *account_facts_);
   action_watch_ = std::make_unique<playbooks::ActionWatchHub>(store, config.playbook_poll_interval);
@@ -214,7 +242,7 @@ absl::Status StewardServer::StartPlaybooks(const ServerConfig& config, Store& st
     webhook_sender_ = std::make_unique<playbooks::WebhookSender>(
         config.webhook, [](absl::Duration d) { absl::SleepFor(d); }, [&clock] { return clock.Now(); });
     webhook_dispatcher_ = std::make_unique<playbooks::WebhookDispatcher>(
-        store, *playbook_engine_, *webhook_sender_, config.playbook_poll_interval);
+        store, *playbook_engine_, *webhook_sender_, config.playbook_poll_interval, playbook_metrics_.get());
   }
   return absl::OkStatus();
 }

@@ -10,6 +10,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/metrics/metrics_http_server.h"
+#include "common/metrics/metrics_registry.h"
 #include "common/store/store.h"
 #include "common/thread_pool.h"
 #include "server/clock_service.h"
@@ -20,6 +22,7 @@
 #include "services/playbooks/engine/playbook_registry.h"
 #include "services/playbooks/playbook_follower.h"
 #include "services/playbooks/playbook_grpc_service.h"
+#include "services/playbooks/playbook_metrics.h"
 #include "services/playbooks/playbook_runner.h"
 #include "services/playbooks/playbook_service.h"
 #include "services/playbooks/webhook_dispatcher.h"
@@ -90,6 +93,13 @@ struct ServerConfig {
   absl::Duration playbook_poll_interval = absl::Milliseconds(100);
   bool run_webhook_dispatcher = true;
   playbooks::WebhookOptions webhook;
+  // Metrics (optional; owned by the caller, outliving the server): when set, every gRPC call, playbook
+  // step, action, enrolment, webhook and recorded event is counted in it (the store is measured by
+  // wrapping it in a metrics::MeteredStore before Start), and with `metrics_listen_address` ("HOST:PORT",
+  // port 0: any free port; empty: none) it is served as GET /metrics in the Prometheus text format.
+  metrics::MetricsRegistry* metrics = nullptr;
+  std::string metrics_listen_address;
+
   // Set when the server runs on a manual clock (the clock passed to Start): ClockService.AdvanceClock
   // moves it, and due steps run from AdvanceClock rather than the background runner.
   FakeClock* manual_clock = nullptr;
@@ -106,6 +116,8 @@ class StewardServer {
 
   // The port the server listens on (useful with port 0).
   int port() const { return port_; }
+  // The port of the /metrics endpoint; 0 when there is none.
+  int metrics_port() const { return metrics_http_ != nullptr ? metrics_http_->port() : 0; }
 
   // Graceful stop: every health status turns NOT_SERVING first (so load balancers stop sending),
   // then in-flight calls get up to `grace` to finish before the rest are cancelled.
@@ -127,6 +139,9 @@ class StewardServer {
   absl::Status StartPlaybooks(const ServerConfig& config, Store& store, const Clock& clock,
                               grpc::ServerBuilder& builder);
 
+  // Metrics: what the playbook engine and webhook dispatcher report to, and the /metrics endpoint.
+  std::unique_ptr<playbooks::PlaybookMetrics> playbook_metrics_;
+  std::unique_ptr<metrics::MetricsHttpServer> metrics_http_;
   // Workers of the scoring service, and of the segmentation service (see Start for why they differ).
   std::unique_ptr<ThreadPool> pool_;
   std::unique_ptr<ThreadPool> segmentation_pool_;

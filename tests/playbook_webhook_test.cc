@@ -20,6 +20,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/metrics/metrics_registry.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
@@ -123,6 +124,7 @@ class PlaybookWebhookTest : public ::testing::TestWithParam<StoreKind> {
     // The dispatcher really sleeps between attempts.
     config->webhook.initial_backoff = absl::Milliseconds(1);
     config->webhook.max_backoff = absl::Milliseconds(10);
+    config->metrics = &metrics_;
     auto server = StewardServer::Start(*config, *store_, clock_, *std::move(models));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
@@ -200,6 +202,7 @@ class PlaybookWebhookTest : public ::testing::TestWithParam<StoreKind> {
   std::unique_ptr<Store> store_;
   FakeClock clock_{kStart};
   // Declared before the server, so destroyed after it.
+  metrics::MetricsRegistry metrics_;
   std::unique_ptr<HttpTestServer> receiver_;
   std::unique_ptr<StewardServer> server_;
   std::unique_ptr<testing::PlaybookClients> clients_;
@@ -227,6 +230,9 @@ TEST_P(PlaybookWebhookTest, WebhookActionIsPostedSignedAndRecordedAsSent) {
   const std::vector<ReceivedRequest> received = receiver_->requests();
   ASSERT_EQ(received.size(), 1u);
   ExpectSignedWebhookPost(received[0]);
+  // Counted before the outcome was recorded.
+  EXPECT_THAT(metrics_.Render(), HasSubstr("steward_playbook_webhooks_total{outcome=\"sent\"} 1\n"));
+  EXPECT_THAT(metrics_.Render(), ::testing::Not(HasSubstr("outcome=\"failed\"")));
 }
 
 TEST_P(PlaybookWebhookTest, ServerErrorsAreRetriedWithTheSameIdempotencyKey) {
@@ -269,6 +275,7 @@ TEST_P(PlaybookWebhookTest, ClientErrorIsRecordedAsFailedAndThePlaybookGoesOn) {
   EXPECT_FALSE(receiver_->WaitForRequests(2, absl::Milliseconds(100)));
   ASSERT_EQ(receiver_->request_count(), 1u);
   ExpectSignedWebhookPost(receiver_->requests()[0]);
+  EXPECT_THAT(metrics_.Render(), HasSubstr("steward_playbook_webhooks_total{outcome=\"failed\"} 1\n"));
 
   // The failed webhook does not stop the playbook: day 1's email goes out.
   clients_->Advance(kDay);

@@ -22,10 +22,11 @@ constexpr size_t kParallelPosts = 8;
 }  // namespace
 
 WebhookDispatcher::WebhookDispatcher(Store& store, PlaybookEngine& engine, const WebhookSender& sender,
-                                     absl::Duration poll_interval)
+                                     absl::Duration poll_interval, PlaybookMetrics* metrics)
     : store_(store),
       engine_(engine),
       sender_(sender),
+      metrics_(metrics),
       loop_("webhook_dispatch_failed", poll_interval, [this] { return Step(); }) {}
 
 absl::Status WebhookDispatcher::Deliver(const v1::PlaybookAction& action) {
@@ -37,6 +38,7 @@ absl::Status WebhookDispatcher::Deliver(const v1::PlaybookAction& action) {
   json.preserve_proto_field_names = true;
   (void)google::protobuf::util::MessageToJsonString(action, &request.body, json);
   absl::StatusOr<WebhookResult> posted = sender_.Post(request);
+  if (metrics_ != nullptr) metrics_->OnWebhookPosted(posted.ok());
   std::optional<ActionRef> ref = ParseActionId(action.action_id());
   if (!ref.has_value()) return absl::OkStatus();
   const v1::ActionOutcome outcome = posted.ok() ? v1::ACTION_OUTCOME_SENT : v1::ACTION_OUTCOME_FAILED;

@@ -8,6 +8,7 @@
 #include "common/store/store.h"
 #include "services/playbooks/delivery/webhook_sender.h"
 #include "services/playbooks/engine/playbook_engine.h"
+#include "services/playbooks/playbook_metrics.h"
 
 namespace steward::playbooks {
 
@@ -18,8 +19,9 @@ namespace steward::playbooks {
 // read are posted side by side (up to 8 at once).
 class WebhookDispatcher {
  public:
+  // `metrics` (optional) counts the POSTs by outcome.
   WebhookDispatcher(Store& store, PlaybookEngine& engine, const WebhookSender& sender,
-                    absl::Duration poll_interval);
+                    absl::Duration poll_interval, PlaybookMetrics* metrics = nullptr);
   ~WebhookDispatcher() { Stop(); }
 
   // One batch of the action stream. Returns whether more may be waiting.
@@ -35,6 +37,7 @@ class WebhookDispatcher {
   Store& store_;
   PlaybookEngine& engine_;
   const WebhookSender& sender_;
+  PlaybookMetrics* const metrics_;
   StepLoop loop_;
 };
 

@@ -89,8 +89,14 @@ void AddFeatures(const FeatureVector& features, v1::Scores& scores) {
 
 }  // namespace
 
-ScoringService::ScoringService(Store& store, const Clock& clock, ModelSet models, ScoringLimits limits)
-    : store_(store), clock_(clock), models_(std::move(models)), limits_(limits), churn_(models_.churn) {
+ScoringService::ScoringService(Store& store, const Clock& clock, ModelSet models, ScoringLimits limits,
+                               RecordEventsObserver on_recorded)
+    : store_(store),
+      clock_(clock),
+      models_(std::move(models)),
+      limits_(limits),
+      on_recorded_(std::move(on_recorded)),
+      churn_(models_.churn) {
   for (const auto& [name, model] : models_.models) {
     scorers_[name] = std::make_unique<HealthScorer>(model);
     model_names_.push_back(name);
@@ -362,6 +368,7 @@ absl::StatusOr<v1::RecordEventsResponse> ScoringService::RecordEvents(
     }
     pending = std::move(conflicts);
   }
+  if (on_recorded_) on_recorded_(response);
   return response;
 }
 

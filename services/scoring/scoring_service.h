@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,7 +50,12 @@ struct ScoringLimits {
 // pool.
 class ScoringService {
  public:
-  ScoringService(Store& store, const Clock& clock, ModelSet models, ScoringLimits limits = {});
+  // Told the counts of every RecordEvents call that succeeded (for metrics); must be thread-safe and
+  // quick.
+  using RecordEventsObserver = std::function<void(const v1::RecordEventsResponse&)>;
+
+  ScoringService(Store& store, const Clock& clock, ModelSet models, ScoringLimits limits = {},
+                 RecordEventsObserver on_recorded = nullptr);
 
   absl::StatusOr<v1::UpsertAccountResponse> UpsertAccount(const v1::UpsertAccountRequest& request);
   absl::StatusOr<v1::GetAccountResponse> GetAccount(const v1::GetAccountRequest& request);
@@ -123,6 +129,7 @@ class ScoringService {
   const Clock& clock_;
   const ModelSet models_;
   const ScoringLimits limits_;
+  const RecordEventsObserver on_recorded_;
   absl::flat_hash_map<std::string, std::unique_ptr<HealthScorer>> scorers_;
   ChurnScorer churn_;
 };

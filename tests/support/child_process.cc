@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -22,8 +23,16 @@
 
 namespace steward::testing {
 
-absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std::string>& argv) {
-  if (argv.empty()) return absl::InvalidArgumentError("ChildProcess: empty argv");
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(const std::vector<std::string>& given) {
+  if (given.empty()) return absl::InvalidArgumentError("ChildProcess: empty argv");
+  std::vector<std::string> argv = given;
+  // A steward serves /metrics on 127.0.0.1:9464 by default: tests running side by side (ctest -j, or
+  // several servers in one test) would fight over it, so a child takes a free port unless told.
+  if (absl::EndsWith(argv[0], "/server/steward") &&
+      std::none_of(argv.begin(), argv.end(),
+                   [](const std::string& arg) { return absl::StartsWith(arg, "--metrics_listen"); })) {
+    argv.push_back("--metrics_listen=127.0.0.1:0");
+  }
   std::unique_ptr<ChildProcess> child(new ChildProcess());
   std::string dir_template = (std::filesystem::temp_directory_path() / "steward-child-XXXXXX").string();
   if (mkdtemp(dir_template.data()) == nullptr) {

@@ -18,7 +18,8 @@ namespace steward::testing {
 // Not thread-safe.
 class ChildProcess {
  public:
-  // Starts `argv[0]` (an absolute path) with the given arguments.
+  // Starts `argv[0]` (an absolute path) with the given arguments. A steward binary (".../server/steward")
+  // gets --metrics_listen=127.0.0.1:0 unless `argv` sets --metrics_listen.
   static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(const std::vector<std::string>& argv);
   // Kills the child (SIGKILL) if it still runs and removes the temporary directory.
   ~ChildProcess();

@@ -25,8 +25,14 @@ constexpr absl::Duration kDefaultLease = absl::Seconds(30);
 }  // namespace
 
 PlaybookEngine::PlaybookEngine(Store& store, const Clock& clock, PlaybookRegistry& registry,
-                               const AccountFactsSource& facts, v1::PlaybookEngineConfig config)
-    : store_(store), clock_(clock), registry_(registry), facts_(facts), config_(std::move(config)) {}
+                               const AccountFactsSource& facts, v1::PlaybookEngineConfig config,
+                               EngineObserver* observer)
+    : store_(store),
+      clock_(clock),
+      registry_(registry),
+      facts_(facts),
+      config_(std::move(config)),
+      observer_(observer) {}
 
 absl::StatusOr<PlaybookEngine::Pair> PlaybookEngine::ReadPair(const std::string& account_id,
                                                               const std::string& playbook_id) {
@@ -105,6 +111,27 @@ void PlaybookEngine::UpdateIndex(const Change& change) {
   }
 }
 
+void PlaybookEngine::NoteBefore(Change& change) {
+  if (!change.pair.record.has_latest()) return;
+  const v1::Enrollment& latest = change.pair.record.latest();
+  change.index_before = IndexMember(latest);
+  change.latest_before = latest.enrollment_id();
+  change.steps_before = latest.steps_size();
+}
+
+void PlaybookEngine::Report(const Change& change) const {
+  if (observer_ == nullptr || !change.pair.record.has_latest()) return;
+  const v1::Enrollment& latest = change.pair.record.latest();
+  int first_new = 0;
+  if (latest.enrollment_id() == change.latest_before) {
+    first_new = change.steps_before;
+  } else {
+    observer_->OnEnrolled(latest);
+  }
+  for (int i = first_new; i < latest.steps_size(); ++i) observer_->OnStepRun(latest, latest.steps(i));
+  for (const v1::PlaybookAction& action : change.actions) observer_->OnActionHandedOff(action);
+}
+
 absl::StatusOr<v1::PlaybookEnrollments> PlaybookEngine::Mutate(const std::string& account_id,
                                                                const std::string& playbook_id,
                                                                const Mutator& mutate) {
@@ -115,7 +142,7 @@ absl::StatusOr<v1::PlaybookEnrollments> PlaybookEngine::Mutate(const std::string
     if (!touches.ok()) return touches.status();
     Change change;
     change.pair = *std::move(pair);
-    if (change.pair.record.has_latest()) change.index_before = IndexMember(change.pair.record.latest());
+    NoteBefore(change);
     auto changed = mutate(change.pair.record, *touches, change);
     if (!changed.ok()) return changed.status();
     if (!*changed) return change.pair.record;
@@ -124,6 +151,7 @@ absl::StatusOr<v1::PlaybookEnrollments> PlaybookEngine::Mutate(const std::string
     if (!applied.ok()) return applied.status();
     if ((*applied)[0]) {
       UpdateIndex(change);
+      Report(change);
       return change.pair.record;
     }
   }
@@ -601,7 +629,7 @@ absl::Status PlaybookEngine::RunBatch(const std::vector<ScheduleRef>& refs) {
       }
       change.pair.version = (*read)[i]->version;
     }
-    if (change.pair.record.has_latest()) change.index_before = IndexMember(change.pair.record.latest());
+    NoteBefore(change);
     auto facts = FactsFor(change.pair.record);
     if (!facts.ok()) return facts.status();
     Touches& t = touches[account];
@@ -623,6 +651,7 @@ absl::Status PlaybookEngine::RunBatch(const std::vector<ScheduleRef>& refs) {
       continue;
     }
     const Change& change = changes[i];
+    Report(change);
     if (!change.pair.record.has_latest()) continue;
     const std::string after = IndexMember(change.pair.record.latest());
     if (after == change.index_before) continue;

@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/store/store.h"
 #include "services/playbooks/engine/account_facts.h"
+#include "services/playbooks/engine/engine_observer.h"
 #include "services/playbooks/engine/enrollment_keys.h"
 #include "services/playbooks/engine/enrollment_machine.h"
 #include "services/playbooks/engine/playbook_registry.h"
@@ -29,8 +30,11 @@ namespace steward::playbooks {
 // it at once: schedule claims are leased, writes are compare-and-set and retried. Thread-safe.
 class PlaybookEngine {
  public:
+  // `observer` (optional, must outlive the engine) hears of every enrolment, step run and action once
+  // it is written.
   PlaybookEngine(Store& store, const Clock& clock, PlaybookRegistry& registry,
-                 const AccountFactsSource& facts, v1::PlaybookEngineConfig config);
+                 const AccountFactsSource& facts, v1::PlaybookEngineConfig config,
+                 EngineObserver* observer = nullptr);
 
   struct Enrolled {
     v1::Enrollment enrollment;
@@ -89,6 +93,9 @@ class PlaybookEngine {
   struct Change {
     Pair pair;
     std::string index_before;  // "" when the pair had no enrolment
+    // The latest enrolment's id and step runs as read, to tell the observer what the write adds.
+    std::string latest_before;
+    int steps_before = 0;
     std::vector<v1::PlaybookAction> actions;
     // Schedule entries of enrolments that are no longer the latest (a claim found them stale).
     std::vector<std::string> stale_members;
@@ -100,6 +107,10 @@ class PlaybookEngine {
   Write BuildWrite(const Change& change, const Touches* touches) const;
   // After a successful write: the index follows (not atomic with it; readers check the record).
   void UpdateIndex(const Change& change);
+  // Records what a change's record holds before it is changed (for Report).
+  static void NoteBefore(Change& change);
+  // After a successful write: tells the observer what it added.
+  void Report(const Change& change) const;
   // Read, apply `mutate` (returns an error to stop, false for "nothing to write"), write; retried on a
   // race. The pair after the call.
   using Mutator = std::function<absl::StatusOr<bool>(v1::PlaybookEnrollments&, Touches&, Change&)>;
@@ -134,6 +145,7 @@ class PlaybookEngine {
   PlaybookRegistry& registry_;
   const AccountFactsSource& facts_;
   const v1::PlaybookEngineConfig config_;
+  EngineObserver* const observer_;
 };
 
 }  // namespace steward::playbooks
