@@ -1,5 +1,6 @@
 #pragma once
 
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -20,8 +21,15 @@ class SystemClock final : public Clock {
   absl::Time Now() const override { return absl::Now(); }
 };
 
-// A clock that moves only when told to.
-class FakeClock final : public Clock {
+// A clock that moves only when told to (tests, and servers started with --manual_clock).
+class ManualClock : public Clock {
+ public:
+  // Moves the clock to `t`; an error when the clock's state could not be written.
+  virtual absl::Status MoveTo(absl::Time t) = 0;
+};
+
+// A manual clock held in this process.
+class FakeClock final : public ManualClock {
  public:
   explicit FakeClock(absl::Time start) : now_(start) {}
 
@@ -32,6 +40,10 @@ class FakeClock final : public Clock {
   void Set(absl::Time t) {
     absl::MutexLock lock(&mu_);
     now_ = t;
+  }
+  absl::Status MoveTo(absl::Time t) override {
+    Set(t);
+    return absl::OkStatus();
   }
   void Advance(absl::Duration d) {
     absl::MutexLock lock(&mu_);

@@ -27,6 +27,7 @@
 #include "common/metrics/metrics_registry.h"
 #include "common/store/memory_store.h"
 #include "common/store/redis_store.h"
+#include "common/store/stored_clock.h"
 #include "server/demo_data.h"
 #include "server/steward_server.h"
 #include "services/playbooks/definition/playbook_loader.h"
@@ -93,7 +94,9 @@ ABSL_FLAG(bool, manual_clock, false,
           "Run on a manual clock that only ClockService.AdvanceClock moves (tests and demos; never in "
           "production). Off: AdvanceClock is refused.");
 ABSL_FLAG(std::string, manual_clock_start, "",
-          "With --manual_clock: the starting time, RFC 3339 (e.g. 2026-01-05T09:00:00Z); empty: now.");
+          "With --manual_clock: the starting time, RFC 3339 (e.g. 2026-01-05T09:00:00Z); empty: now. The "
+          "clock lives in the store: processes sharing a Redis share it, and a clock already there (set by "
+          "another process, or before a restart) keeps its time.");
 ABSL_FLAG(bool, demo_data, false, "Load a few demo accounts with 60 days of events at start-up.");
 
 namespace steward {
@@ -230,7 +233,7 @@ int Run() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   SystemClock system_clock;
-  std::unique_ptr<FakeClock> manual_clock;
+  std::unique_ptr<StoredManualClock> manual_clock;
   if (absl::GetFlag(FLAGS_manual_clock)) {
     // Whole seconds, so that "advance 3 days" lands exactly on the steps due 3 days after an enrolment.
     absl::Time start = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
@@ -239,9 +242,13 @@ int Run() {
     if (!flag.empty() && !absl::ParseTime(absl::RFC3339_full, flag, &start, &error)) {
       return fail("bad_flags", absl::InvalidArgumentError(absl::StrCat("--manual_clock_start: ", error)));
     }
-    manual_clock = std::make_unique<FakeClock>(start);
+    // Held in the store, so that split processes on one Redis share it and a restart resumes it.
+    auto opened = StoredManualClock::Open(**store, start);
+    if (!opened.ok()) return fail("store_unavailable", opened.status());
+    manual_clock = *std::move(opened);
     config.manual_clock = manual_clock.get();
-    Log(LogLevel::kWarning, "manual_clock", {{"start", absl::FormatTime(start)}});
+    Log(LogLevel::kWarning, "manual_clock",
+        {{"start", absl::FormatTime(start)}, {"now", absl::FormatTime(manual_clock->Now())}});
   }
   const Clock& clock = manual_clock != nullptr ? static_cast<const Clock&>(*manual_clock) : system_clock;
   config.run_playbook_runner = absl::GetFlag(FLAGS_playbook_runner);

@@ -254,7 +254,7 @@ absl::StatusOr<int64_t> StewardServer::AdvanceClock(absl::Duration by) {
   const absl::Time target = manual_clock_->Now() + by;
   int64_t steps = 0;
   if (playbook_engine_ == nullptr) {
-    manual_clock_->Set(target);
+    if (absl::Status s = manual_clock_->MoveTo(target); !s.ok()) return s;
     return steps;
   }
   // Changes recorded before the call count from before time moves (an event that ends a wait).
@@ -269,9 +269,9 @@ absl::StatusOr<int64_t> StewardServer::AdvanceClock(absl::Duration by) {
     auto next = playbook_engine_->NextDue();
     if (!next.ok()) return next.status();
     if (!next->has_value() || **next > target) break;
-    manual_clock_->Set(std::max(manual_clock_->Now(), **next));
+    if (absl::Status s = manual_clock_->MoveTo(std::max(manual_clock_->Now(), **next)); !s.ok()) return s;
   }
-  manual_clock_->Set(target);
+  if (absl::Status s = manual_clock_->MoveTo(target); !s.ok()) return s;
   return steps;
 }
 

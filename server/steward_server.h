@@ -102,7 +102,7 @@ struct ServerConfig {
 
   // Set when the server runs on a manual clock (the clock passed to Start): ClockService.AdvanceClock
   // moves it, and due steps run from AdvanceClock rather than the background runner.
-  FakeClock* manual_clock = nullptr;
+  ManualClock* manual_clock = nullptr;
 };
 
 // A running steward gRPC server: the hosted services, server reflection and the standard health
@@ -176,7 +176,7 @@ class StewardServer {
   std::unique_ptr<playbooks::WebhookDispatcher> webhook_dispatcher_;
   // The clock, read by ClockService and moved by AdvanceClock.
   const Clock* clock_ = nullptr;
-  FakeClock* manual_clock_ = nullptr;
+  ManualClock* manual_clock_ = nullptr;
   absl::Mutex advance_mu_;
   std::unique_ptr<ClockServiceImpl> clock_grpc_;
   std::unique_ptr<grpc::Server> server_;
