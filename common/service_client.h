@@ -19,7 +19,8 @@ namespace steward {
 // channel, each with a deadline. The channel is in-process when both services run in one steward
 // process and a network channel otherwise; the calling code is the same either way. It may be given
 // after construction (Connect), because a server's in-process channel exists only once it has started;
-// until then calls answer UNAVAILABLE. A missed deadline, an unreachable or overloaded peer are
+// until then calls answer UNAVAILABLE. Calls wait for an unreachable peer up to their deadline. A missed
+// deadline, an unreachable or overloaded peer are
 // UNAVAILABLE naming the service (the caller may retry); other errors keep the peer's code. Thread-safe.
 template <typename Service>
 class ServiceClient {
@@ -43,6 +44,9 @@ class ServiceClient {
     if (stub == nullptr) return absl::UnavailableError(absl::StrCat(peer_, ": not connected yet"));
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+    // A peer being restarted (a rolling update, a crashed pod) is waited for within the deadline rather
+    // than failed at once while the channel backs off between reconnection attempts.
+    context.set_wait_for_ready(true);
     Response response;
     const grpc::Status status = ((*stub).*method)(&context, request, &response);
     if (status.ok()) return response;

@@ -29,6 +29,7 @@
 #include "steward/v1/clock_service.grpc.pb.h"
 #include "steward/v1/playbook_service.grpc.pb.h"
 #include "steward/v1/scoring_service.grpc.pb.h"
+#include "tests/support/action_collector.h"
 #include "tests/support/api_test_support.h"
 #include "tests/support/healthy_account.h"
 #include "tests/support/playbook_server.h"
@@ -54,44 +55,6 @@ constexpr absl::Duration kDay = absl::Hours(24);
 std::string PlaybooksDir() { return absl::StrCat(std::getenv("STEWARD_SOURCE_DIR"), "/playbooks"); }
 
 // Every action handed off while a test runs, read through WatchActions like a CS tool would.
-class ActionCollector {
- public:
-  explicit ActionCollector(v1::PlaybookService::Stub& stub) {
-    context_.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(5));
-    reader_ = stub.WatchActions(&context_, v1::WatchActionsRequest());
-    thread_ = std::thread([this] {
-      v1::WatchActionsResponse message;
-      while (reader_->Read(&message)) {
-        absl::MutexLock lock(&mu_);
-        actions_.push_back(message.action());
-      }
-    });
-  }
-  ~ActionCollector() {
-    context_.TryCancel();
-    thread_.join();
-  }
-  std::vector<v1::PlaybookAction> For(const std::string& enrollment_id) {
-    absl::MutexLock lock(&mu_);
-    std::vector<v1::PlaybookAction> out;
-    for (const v1::PlaybookAction& a : actions_) {
-      if (a.enrollment_id() == enrollment_id) out.push_back(a);
-    }
-    return out;
-  }
-  size_t size() {
-    absl::MutexLock lock(&mu_);
-    return actions_.size();
-  }
-
- private:
-  grpc::ClientContext context_;
-  std::unique_ptr<grpc::ClientReader<v1::WatchActionsResponse>> reader_;
-  absl::Mutex mu_;
-  std::vector<v1::PlaybookAction> actions_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
-};
-
 class PlaybookApiTest : public ::testing::TestWithParam<StoreKind> {
  protected:
   void SetUp() override {
@@ -134,7 +97,7 @@ class PlaybookApiTest : public ::testing::TestWithParam<StoreKind> {
     scoring_ = clients_->scoring.get();
     playbooks_ = clients_->playbooks.get();
     time_ = clients_->time.get();
-    actions_ = std::make_unique<ActionCollector>(*playbooks_);
+    actions_ = std::make_unique<testing::ActionCollector>(absl::StrCat("127.0.0.1:", server_->port()));
     return absl::OkStatus();
   }
 
@@ -242,7 +205,7 @@ class PlaybookApiTest : public ::testing::TestWithParam<StoreKind> {
   v1::ScoringService::Stub* scoring_ = nullptr;
   v1::PlaybookService::Stub* playbooks_ = nullptr;
   v1::ClockService::Stub* time_ = nullptr;
-  std::unique_ptr<ActionCollector> actions_;
+  std::unique_ptr<testing::ActionCollector> actions_;
 };
 
 // Every shipped playbook without rules in its exits or steps, manually enrolled: each action comes at the
