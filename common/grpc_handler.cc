@@ -2,11 +2,27 @@
 
 #include <string>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/field_error.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
 namespace steward {
+
+RequestContext RequestOf(const grpc::ServerContextBase& context) {
+  RequestContext request;
+  const auto& metadata = context.client_metadata();
+  if (auto it = metadata.find(kRequestIdHeader); it != metadata.end()) {
+    const absl::string_view id(it->second.data(), it->second.size());
+    if (IsUsableRequestId(id)) request.request_id = std::string(id);
+  }
+  if (request.request_id.empty()) request.request_id = NewRequestId();
+  // No deadline reads as the far future; a year out is "none" for every purpose here.
+  const absl::Time deadline = absl::FromChrono(context.deadline());
+  if (deadline < absl::Now() + absl::Hours(24 * 365)) request.deadline = deadline;
+  return request;
+}
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
@@ -29,9 +45,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 
 grpc::ByteBuffer SharedBytesToByteBuffer(std::shared_ptr<const std::string> bytes) {
   auto* owner = new std::shared_ptr<const std::string>(std::move(bytes));
-  grpc::Slice slice(const_cast<char*>((*owner)->data()), (*owner)->size(),
-                    [](void* user_data) { delete static_cast<std::shared_ptr<const std::string>*>(user_data); },
-                    owner);
+  grpc::Slice slice(
+      const_cast<char*>((*owner)->data()), (*owner)->size(),
+      [](void* user_data) { delete static_cast<std::shared_ptr<const std::string>*>(user_data); }, owner);
   return grpc::ByteBuffer(&slice, 1);
 }
 

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/request_context.h"
 #include "common/thread_pool.h"
 
 namespace steward {
@@ -18,27 +19,36 @@ namespace steward {
 // can tell which field was wrong without parsing the message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
+// The request an incoming call is: the caller's request id when usable (else a new one) and its
+// deadline (none when the caller set none).
+RequestContext RequestOf(const grpc::ServerContextBase& context);
+
 // Runs `work` (a callable returning grpc::Status, which fills the response itself) on `pool` for one
 // unary callback RPC, never on gRPC's threads, and finishes the reactor from there. A call whose
 // deadline has already passed, or that the client cancelled, while it waited for a worker is not
 // run; when the pool's queue is full the call is refused at once with RESOURCE_EXHAUSTED (clients
-// back off).
+// back off). The work runs as the call's request (common/request_context.h): with the caller's
+// "x-request-id" or a new one, echoed in the response's initial metadata, and the call's deadline.
 template <typename Work>
 grpc::ServerUnaryReactor* RunOnPool(grpc::CallbackServerContext* context, ThreadPool& pool, Work work) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const bool queued = pool.TrySchedule([context, reactor, work = std::move(work)]() mutable {
+    ScopedRequest request(RequestOf(*context));
+    context->AddInitialMetadata(kRequestIdHeader, CurrentRequest()->request_id);
     if (context->IsCancelled()) {
       reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the call was cancelled"));
       return;
     }
     if (context->deadline() <= std::chrono::system_clock::now()) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before work started"));
+      reactor->Finish(
+          grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before work started"));
       return;
     }
     reactor->Finish(work());
   });
   if (!queued) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server overloaded; retry with backoff"));
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "server overloaded; retry with backoff"));
   }
   return reactor;
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/request_context.h"
 
 namespace steward {
 namespace {
@@ -65,6 +66,9 @@ void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField
   AppendField(line, "level", LevelName(level));
   AppendField(line, "event", event);
   for (const auto& [key, value] : fields) AppendField(line, key, value);
+  if (const RequestContext* request = CurrentRequest(); request != nullptr) {
+    AppendField(line, "request_id", request->request_id);
+  }
   line.append("}\n");
   // A single write keeps concurrent lines whole.
   [[maybe_unused]] ssize_t ignored = ::write(STDERR_FILENO, line.data(), line.size());

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -12,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/request_context.h"
 
 namespace steward {
 
@@ -19,7 +21,9 @@ namespace steward {
 // channel, each with a deadline. The channel is in-process when both services run in one steward
 // process and a network channel otherwise; the calling code is the same either way. It may be given
 // after construction (Connect), because a server's in-process channel exists only once it has started;
-// until then calls answer UNAVAILABLE. Calls wait for an unreachable peer up to their deadline. A missed
+// until then calls answer UNAVAILABLE. Calls wait for an unreachable peer up to their deadline, which is
+// the client's own or the deadline of the request being served, whichever comes first; they pass the
+// request's id on. A missed
 // deadline, an unreachable or overloaded peer are
 // UNAVAILABLE naming the service (the caller may retry); other errors keep the peer's code. Thread-safe.
 template <typename Service>
@@ -43,7 +47,13 @@ class ServiceClient {
     }
     if (stub == nullptr) return absl::UnavailableError(absl::StrCat(peer_, ": not connected yet"));
     grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + deadline_));
+    // The call inherits the request it serves: its id, and its deadline when that comes sooner.
+    absl::Time deadline = absl::Now() + deadline_;
+    if (const RequestContext* current = CurrentRequest(); current != nullptr) {
+      context.AddMetadata(kRequestIdHeader, current->request_id);
+      if (current->deadline.has_value()) deadline = std::min(deadline, *current->deadline);
+    }
+    context.set_deadline(absl::ToChronoTime(deadline));
     // A peer being restarted (a rolling update, a crashed pod) is waited for within the deadline rather
     // than failed at once while the channel backs off between reconnection attempts.
     context.set_wait_for_ready(true);

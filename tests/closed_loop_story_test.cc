@@ -21,8 +21,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -40,9 +42,9 @@
 namespace steward {
 namespace {
 
+using ::testing::ElementsAre;
 using testing::Eventually;
 using testing::SourceDir;
-using ::testing::ElementsAre;
 
 constexpr char kStart[] = "2026-01-05T09:00:00Z";  // a Monday
 constexpr absl::Duration kDay = absl::Hours(24);
@@ -69,15 +71,14 @@ class Services {
 
   // Starts (or restarts) one service on its earlier port, if it had one.
   void Start(Role role) {
-    std::vector<std::string> args = {
-        absl::StrCat("--listen=127.0.0.1:", ports_[role]),
-        absl::StrCat("--store=redis://127.0.0.1:", redis_port_, "/0"),
-        "--manual_clock",
-        absl::StrCat("--manual_clock_start=", kStart),
-        "--refresh_interval=0s",
-        "--segment_poll_interval=20ms",
-        absl::StrCat("--config_dir=", SourceDir(), "/config"),
-        absl::StrCat("--playbooks_dir=", SourceDir(), "/playbooks")};
+    std::vector<std::string> args = {absl::StrCat("--listen=127.0.0.1:", ports_[role]),
+                                     absl::StrCat("--store=redis://127.0.0.1:", redis_port_, "/0"),
+                                     "--manual_clock",
+                                     absl::StrCat("--manual_clock_start=", kStart),
+                                     "--refresh_interval=0s",
+                                     "--segment_poll_interval=20ms",
+                                     absl::StrCat("--config_dir=", SourceDir(), "/config"),
+                                     absl::StrCat("--playbooks_dir=", SourceDir(), "/playbooks")};
     const std::string scoring = absl::StrCat("--scoring_address=127.0.0.1:", ports_[kScoring]);
     const std::string segmentation = absl::StrCat("--segmentation_address=127.0.0.1:", ports_[kSegmentation]);
     switch (role) {
@@ -100,7 +101,8 @@ class Services {
     processes_[role] = *std::move(child);
     if (ports_[role] == 0) {
       ports_[role] = port;
-      channels_[role] = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+      channels_[role] =
+          grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
     }
     ASSERT_EQ(port, ports_[role]);
   }
@@ -111,17 +113,23 @@ class Services {
     ASSERT_TRUE(stopped.ok()) << stopped.status();
   }
 
-  std::unique_ptr<v1::ScoringService::Stub> Scoring() const { return v1::ScoringService::NewStub(channels_[kScoring]); }
+  std::unique_ptr<v1::ScoringService::Stub> Scoring() const {
+    return v1::ScoringService::NewStub(channels_[kScoring]);
+  }
   std::unique_ptr<v1::SegmentationService::Stub> Segmentation() const {
     return v1::SegmentationService::NewStub(channels_[kSegmentation]);
   }
-  std::unique_ptr<v1::UpsellService::Stub> Upsell() const { return v1::UpsellService::NewStub(channels_[kUpsell]); }
+  std::unique_ptr<v1::UpsellService::Stub> Upsell() const {
+    return v1::UpsellService::NewStub(channels_[kUpsell]);
+  }
   std::unique_ptr<v1::PlaybookService::Stub> Playbooks() const {
     return v1::PlaybookService::NewStub(channels_[kPlaybooks]);
   }
   // The clock is one for all (it lives in Redis); it is moved through the playbooks process so that
   // due steps run at their own times on the way.
-  std::unique_ptr<v1::ClockService::Stub> Clock() const { return v1::ClockService::NewStub(channels_[kPlaybooks]); }
+  std::unique_ptr<v1::ClockService::Stub> Clock() const {
+    return v1::ClockService::NewStub(channels_[kPlaybooks]);
+  }
   std::string PlaybooksTarget() const { return absl::StrCat("127.0.0.1:", ports_[kPlaybooks]); }
 
   std::string Logs() const {
@@ -174,12 +182,20 @@ class ClosedLoopStoryTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
 
-  void Record(const std::vector<v1::Event>& events) {
+  // Records `events`; with a `request_id`, sends it as the call's "x-request-id" and checks that the
+  // server answers under it.
+  void Record(const std::vector<v1::Event>& events, const std::string& request_id = "") {
     v1::RecordEventsRequest request;
     for (const v1::Event& e : events) *request.add_events() = e;
     v1::RecordEventsResponse response;
-    grpc::Status s = services_->Scoring()->RecordEvents(Ctx().get(), request, &response);
+    auto context = Ctx();
+    if (!request_id.empty()) context->AddMetadata("x-request-id", request_id);
+    grpc::Status s = services_->Scoring()->RecordEvents(context.get(), request, &response);
     ASSERT_TRUE(s.ok()) << s.error_message();
+    if (request_id.empty()) return;
+    auto echoed = context->GetServerInitialMetadata().find("x-request-id");
+    ASSERT_NE(echoed, context->GetServerInitialMetadata().end());
+    EXPECT_EQ(std::string(echoed->second.data(), echoed->second.size()), request_id);
   }
 
   v1::Scores Scores(const std::string& account) {
@@ -326,7 +342,7 @@ class ClosedLoopStoryTest : public ::testing::Test {
     Upsert(busy);
     std::vector<v1::Event> usage = testing::HealthyMonth("busy", Now());
     usage.push_back(testing::MakeEvent("busy", "api", v1::EVENT_TYPE_LIMIT_USAGE, Now(), 850, "api_calls"));
-    Record(usage);
+    Record(usage, "crm-sync-4711");
     for (auto [it, end] = kills.equal_range(0); it != end; ++it) {
       services_->Kill(it->second);
       services_->Start(it->second);
@@ -341,11 +357,30 @@ class ClosedLoopStoryTest : public ::testing::Test {
     })) << services_->Logs();
     EXPECT_EQ(listed.opportunities(0).state(), v1::OPPORTUNITY_STATE_OPEN);
     EXPECT_EQ(listed.opportunities(0).trigger().offer().target_plan(), "pro");
+    // The caller's request id went with the events into the change feed, and the processes that acted
+    // on them logged what they did under that id: upsell the opportunity it opened, playbooks the
+    // NPS follow-up it enrolled the account in (busy's history ends with a promoter's answer).
+    auto logged = [&](const std::string& event, const std::string& detail) {
+      return Eventually([&] {
+        for (absl::string_view line : absl::StrSplit(services_->Logs(), '\n')) {
+          if (absl::StrContains(line, absl::StrCat("\"event\":\"", event, "\"")) &&
+              absl::StrContains(line, "\"request_id\":\"crm-sync-4711\"") &&
+              absl::StrContains(line, detail)) {
+            return true;
+          }
+        }
+        return false;
+      });
+    };
+    EXPECT_TRUE(logged("upsell_opportunity_opened", listed.opportunities(0).opportunity_id()))
+        << services_->Logs();
+    EXPECT_TRUE(logged("playbook_enrolled", "busy/nps-promoter/")) << services_->Logs();
 
     // Nothing more for either: five quiet days later, the same five actions.
     Advance(5 * kDay);
-    EXPECT_EQ(ActionsOf(drifting.enrollment_id(), start).size() + ActionsOf(back.enrollment_id(), start).size(),
-              5u);
+    EXPECT_EQ(
+        ActionsOf(drifting.enrollment_id(), start).size() + ActionsOf(back.enrollment_id(), start).size(),
+        5u);
   }
 
   // The 60 days before `now` of an enterprise customer worth 6,000 a month: two logins a day, daily use

@@ -66,7 +66,8 @@ TEST_P(StoredClockTest, AGarbledStoredTimeFailsToOpen) {
   EXPECT_NE(clock.status().message().find("next tuesday"), std::string::npos);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothStores, StoredClockTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
+INSTANTIATE_TEST_SUITE_P(BothStores, StoredClockTest,
+                         ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
                          [](const auto& param_info) { return testing::StoreKindName(param_info.param); });
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/logging.h"
+#include "common/request_context.h"
 #include "common/store/stored_cursor.h"
 
 namespace steward::playbooks {
@@ -34,8 +35,11 @@ absl::StatusOr<bool> PlaybookFollower::Step() {
   // Account ids in first-seen order, each with its new events.
   std::vector<std::string> order;
   std::map<std::string, std::vector<v1::Event>> events;
+  std::map<std::string, std::string> request_ids;  // the request behind each account's latest change
   auto apply = [&]() -> absl::Status {
     for (const std::string& id : order) {
+      // Logged (an enrolment, a failure) and passed on under the id of the request that caused it.
+      ScopedRequest as_request({request_ids[id].empty() ? NewRequestId() : request_ids[id], std::nullopt});
       absl::Status s = engine_.OnAccountChanged(id, events[id]);
       if (Transient(s)) return s;  // the page is retried
       if (!s.ok()) {
@@ -45,6 +49,7 @@ absl::StatusOr<bool> PlaybookFollower::Step() {
     }
     order.clear();
     events.clear();
+    request_ids.clear();
     return absl::OkStatus();
   };
   auto note = [&](const std::string& id) {
@@ -60,6 +65,7 @@ absl::StatusOr<bool> PlaybookFollower::Step() {
   if (!changes->changes().empty()) {
     for (const v1::AccountChange& change : changes->changes()) {
       std::vector<v1::Event>* list = note(change.account_id());
+      request_ids[change.account_id()] = change.request_id();
       list->insert(list->end(), change.events().begin(), change.events().end());
     }
     if (absl::Status s = apply(); !s.ok()) return s;
@@ -75,7 +81,8 @@ absl::StatusOr<bool> PlaybookFollower::Step() {
   if (!moved->events().empty()) {
     for (const v1::MembershipEvent& event : moved->events()) note(event.account_id());
     if (absl::Status s = apply(); !s.ok()) return s;
-    if (absl::Status s = SaveStoredCursor(store_, membership_key, moved->next_page_token()); !s.ok()) return s;
+    if (absl::Status s = SaveStoredCursor(store_, membership_key, moved->next_page_token()); !s.ok())
+      return s;
     more = more || moved->events_size() == kPageSize;
   }
   return more;

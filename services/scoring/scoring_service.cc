@@ -11,6 +11,7 @@
 #include "absl/strings/string_view.h"
 #include "common/field_error.h"
 #include "common/proto_time.h"
+#include "common/request_context.h"
 #include "google/protobuf/arena.h"
 #include "services/scoring/activity.h"
 #include "services/scoring/keys.h"
@@ -426,6 +427,9 @@ LogAppend ScoringService::ChangeEntry(const std::string& account_id, v1::Account
   *change.mutable_change_time() = ToProtoTime(now);
   for (const v1::Event* event : events) *change.add_events() = *event;
   if (account != nullptr) *change.mutable_account() = *account;
+  if (const RequestContext* request = CurrentRequest(); request != nullptr) {
+    change.set_request_id(request->request_id);
+  }
   LogAppend entry;
   entry.log = std::string(kChangeFeed);
   entry.bytes = change.SerializeAsString();

@@ -34,7 +34,12 @@ class UpsellFollower {
  private:
   Store& store_;
   // Evaluates each account once; false on a transient failure (then the page is retried).
-  absl::Status EvaluateAll(const std::vector<std::string>& account_ids);
+  // An account that changed, and the id of the request that changed it ("" when unknown).
+  struct AccountChanged {
+    std::string account_id;
+    std::string request_id;
+  };
+  absl::Status EvaluateAll(const std::vector<AccountChanged>& changed);
 
   const scoring::ScoringClient& scoring_;
   const segmentation::SegmentationClient& segmentation_;

@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/field_error.h"
+#include "common/logging.h"
 #include "common/proto_time.h"
 #include "services/scoring/validation.h"
 #include "services/upsell/trigger_engine.h"
@@ -59,6 +60,10 @@ absl::StatusOr<v1::EvaluateAccountResponse> UpsellService::EvaluateAccount(
     if (!opened.ok()) return opened.status();
     switch (opened->outcome) {
       case OpportunityBook::OpenOutcome::kOpened:
+        Log(LogLevel::kInfo, "upsell_opportunity_opened",
+            {{"account_id", request.account_id()},
+             {"opportunity_id", opened->opportunity.opportunity_id()},
+             {"trigger_id", fired.trigger_id()}});
         *response.add_opened() = std::move(opened->opportunity);
         break;
       case OpportunityBook::OpenOutcome::kAlreadyOpen:

@@ -16,8 +16,8 @@ namespace steward::testing {
 
 // A CS tool watching actions: it keeps one WatchActions stream open to `target` ("HOST:PORT") and
 // collects every action handed off, from the start of the kept action stream (cursor "0-0") so that
-// nothing handed off before the stream opened is missed. When the stream ends because the server went away (a killed
-// process), it reconnects and resumes after the last action it saw (WatchActionsRequest.after), as a
+// nothing handed off before the stream opened is missed. When the stream ends because the server went away (a
+// killed process), it reconnects and resumes after the last action it saw (WatchActionsRequest.after), as a
 // real consumer would. Actions are kept as received: a step retried after a crash may show twice, with
 // the same action id.
 class ActionCollector {
@@ -58,7 +58,8 @@ class ActionCollector {
 
  private:
   void Watch() {
-    auto stub = v1::PlaybookService::NewStub(grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()));
+    auto stub =
+        v1::PlaybookService::NewStub(grpc::CreateChannel(target_, grpc::InsecureChannelCredentials()));
     for (;;) {
       grpc::ClientContext context;
       context.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
