@@ -30,6 +30,10 @@ steward_install_debian_packages() {
     done
     missing=("${filtered[@]}")
   fi
+  # kubectl renders the Kubernetes manifests for k8s_manifests_test (`kubectl kustomize`). Any kubectl
+  # will do, so Debian's kubernetes-client (kubectl 1.20) only when none is on PATH: it conflicts with
+  # other kubectl packages (e.g. the Google Cloud SDK's).
+  command -v kubectl >/dev/null 2>&1 || missing+=(kubernetes-client)
   ((${#missing[@]} == 0)) && return 0
   echo "setup: installing Debian packages: ${missing[*]}" >&2
   local sudo=()
@@ -42,8 +46,10 @@ steward_install_debian_packages() {
 }
 
 steward_install_npm_tools() {
-  if [[ ! -x "$STEWARD_ROOT/node_modules/.bin/buf" ]]; then
-    echo "setup: installing buf from the npm registry (package.json)" >&2
+  # buf (buf curl, buf lint), and kubernetes-models and yaml for k8s/validate_manifests_test.mjs.
+  if [[ ! -x "$STEWARD_ROOT/node_modules/.bin/buf" || ! -d "$STEWARD_ROOT/node_modules/kubernetes-models" ||
+        ! -d "$STEWARD_ROOT/node_modules/yaml" ]]; then
+    echo "setup: installing the npm tools of package.json from the npm registry" >&2
     (cd "$STEWARD_ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
   fi
 }

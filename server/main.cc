@@ -56,6 +56,10 @@ ABSL_FLAG(bool, upsell_follower, true,
 ABSL_FLAG(std::string, segmentation_address, "",
           "HOST:PORT of the segmentation service, for an upsell process that does not host it; empty when "
           "this process hosts segmentation.");
+ABSL_FLAG(std::string, playbooks_address, "",
+          "HOST:PORT of the playbook service, for an upsell process that does not host it: the opportunities "
+          "upsell opens are handed over to its upsell-offer playbook. Empty when this process hosts "
+          "playbooks (or to hand nothing over).");
 ABSL_FLAG(bool, segment_maintainer, true,
           "Keep segment membership current in this process (follow the change feed, rebuild on segment "
           "changes); turn off on read-only replicas.");
@@ -268,6 +272,7 @@ int Run() {
   config.scoring_address = absl::GetFlag(FLAGS_scoring_address);
   config.scoring_deadline = absl::GetFlag(FLAGS_scoring_deadline);
   config.segmentation_address = absl::GetFlag(FLAGS_segmentation_address);
+  config.playbooks_address = absl::GetFlag(FLAGS_playbooks_address);
   config.run_upsell_follower = absl::GetFlag(FLAGS_upsell_follower);
   config.upsell_poll_interval = absl::GetFlag(FLAGS_segment_poll_interval);
   config.run_maintainer = absl::GetFlag(FLAGS_segment_maintainer);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "common/logging.h"
 #include "common/metrics/grpc_metrics.h"
+#include "server/upsell_hand_off.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace steward {
@@ -127,9 +128,18 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
     // Its own workers too: its handlers block on calls to scoring and segmentation.
     server->upsell_pool_ = std::make_unique<ThreadPool>(config.worker_threads, config.max_queued_calls);
     server->opportunities_ = std::make_unique<upsell::OpportunityBook>(store, clock);
-    server->upsell_ = std::make_unique<upsell::UpsellService>(clock, *server->scoring_client_,
-                                                              *server->segmentation_client_,
-                                                              *server->opportunities_, config.upsell_config);
+    upsell::UpsellService::HandOff hand_off;
+    if (host_playbooks || !config.playbooks_address.empty()) {
+      server->playbook_client_ = std::make_unique<playbooks::PlaybookClient>(config.scoring_deadline);
+      if (!host_playbooks) {
+        server->playbook_client_->Connect(grpc::CreateCustomChannel(
+            config.playbooks_address, grpc::InsecureChannelCredentials(), channel_args));
+      }
+      hand_off = MakeUpsellOfferHandOff(*server->playbook_client_, config.upsell_offer_playbook);
+    }
+    server->upsell_ = std::make_unique<upsell::UpsellService>(
+        clock, *server->scoring_client_, *server->segmentation_client_, *server->opportunities_,
+        config.upsell_config, std::move(hand_off));
     server->upsell_grpc_ =
         std::make_unique<upsell::UpsellServiceImpl>(*server->upsell_, *server->upsell_pool_);
     builder.RegisterService(server->upsell_grpc_.get());
@@ -161,6 +171,9 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
   }
   if (server->segmentation_client_ != nullptr && host_segmentation) {
     server->segmentation_client_->Connect(server->server_->InProcessChannel(channel_args));
+  }
+  if (server->playbook_client_ != nullptr && host_playbooks) {
+    server->playbook_client_->Connect(server->server_->InProcessChannel(channel_args));
   }
   if (server->maintainer_ != nullptr && config.run_maintainer) server->maintainer_->Start();
   if (server->upsell_follower_ != nullptr && config.run_upsell_follower) server->upsell_follower_->Start();

@@ -20,6 +20,7 @@
 #include "services/playbooks/engine/account_facts.h"
 #include "services/playbooks/engine/playbook_engine.h"
 #include "services/playbooks/engine/playbook_registry.h"
+#include "services/playbooks/playbook_client.h"
 #include "services/playbooks/playbook_follower.h"
 #include "services/playbooks/playbook_grpc_service.h"
 #include "services/playbooks/playbook_metrics.h"
@@ -76,6 +77,11 @@ struct ServerConfig {
   // Whether this process evaluates upsell triggers as accounts change (UpsellFollower), and how often
   // it polls the change feed when idle.
   bool run_upsell_follower = true;
+  // Where upsell hands the opportunities it opens over to be presented: the playbook service at
+  // `playbooks_address` ("host:port"), or in-process when this process hosts playbooks; empty address
+  // and no playbooks here: not handed over. `upsell_offer_playbook` is the playbook they enrol in.
+  std::string playbooks_address;
+  std::string upsell_offer_playbook = "upsell-offer";
   absl::Duration upsell_poll_interval = absl::Milliseconds(200);
   // Whether this process keeps membership current (MembershipMaintainer); read-only replicas do not.
   bool run_maintainer = true;
@@ -158,6 +164,7 @@ class StewardServer {
   std::unique_ptr<segmentation::SegmentationServiceImpl> segmentation_grpc_;
   // Upsell.
   std::unique_ptr<segmentation::SegmentationClient> segmentation_client_;
+  std::unique_ptr<playbooks::PlaybookClient> playbook_client_;  // upsell's hand-off
   std::unique_ptr<upsell::OpportunityBook> opportunities_;
   std::unique_ptr<upsell::UpsellService> upsell_;
   std::unique_ptr<upsell::UpsellServiceImpl> upsell_grpc_;

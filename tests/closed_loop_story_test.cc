@@ -60,7 +60,8 @@ std::unique_ptr<grpc::ClientContext> Ctx(absl::Duration deadline = absl::Seconds
 class Services {
  public:
   enum Role { kScoring, kSegmentation, kUpsell, kPlaybooks };
-  static constexpr Role kRoles[] = {kScoring, kSegmentation, kUpsell, kPlaybooks};
+  // In dependency order: upsell hands its opportunities over to playbooks.
+  static constexpr Role kRoles[] = {kScoring, kSegmentation, kPlaybooks, kUpsell};
 
   explicit Services(int redis_port) : redis_port_(redis_port) {}
 
@@ -89,7 +90,8 @@ class Services {
         args.insert(args.end(), {"--services=segmentation", scoring});
         break;
       case kUpsell:
-        args.insert(args.end(), {"--services=upsell", scoring, segmentation});
+        args.insert(args.end(), {"--services=upsell", scoring, segmentation,
+                                 absl::StrCat("--playbooks_address=127.0.0.1:", ports_[kPlaybooks])});
         break;
       case kPlaybooks:
         args.insert(args.end(), {"--services=playbooks", scoring, segmentation});
@@ -155,6 +157,7 @@ class ClosedLoopStoryTest : public ::testing::Test {
     services_->StartAll();
     v1::WatchActionsRequest watch;
     watch.add_playbook_ids("re-engagement");
+    watch.add_playbook_ids("upsell-offer");
     actions_ = std::make_unique<testing::ActionCollector>(services_->PlaybooksTarget(), watch);
   }
   void TearDown() override { actions_.reset(); }
@@ -357,6 +360,23 @@ class ClosedLoopStoryTest : public ::testing::Test {
     })) << services_->Logs();
     EXPECT_EQ(listed.opportunities(0).state(), v1::OPPORTUNITY_STATE_OPEN);
     EXPECT_EQ(listed.opportunities(0).trigger().offer().target_plan(), "pro");
+    // Upsell hands the opportunity over to the playbook service: the account is enrolled in the upsell
+    // offer, with the opportunity in the enrolment's context, and the day-0 offer carries it.
+    const std::string opportunity_id = listed.opportunities(0).opportunity_id();
+    v1::Enrollment offer;
+    EXPECT_TRUE(Eventually([&] {
+      offer = Latest("busy", "upsell-offer");
+      return !offer.enrollment_id().empty();
+    })) << services_->Logs();
+    EXPECT_EQ(offer.request_id(), "upsell:" + opportunity_id);
+    EXPECT_EQ(offer.context().at("opportunity_id"), opportunity_id);
+    EXPECT_EQ(offer.context().at("target_plan"), "pro");
+    EXPECT_TRUE(Eventually([&] { return !actions_->For(offer.enrollment_id()).empty(); }));
+    const v1::PlaybookAction offered = actions_->For(offer.enrollment_id()).front();
+    EXPECT_EQ(offered.step_id(), "day_0_offer");
+    EXPECT_EQ(offered.context().at("opportunity_id"), opportunity_id);
+    EXPECT_EQ(offered.context().at("trigger_id"), "limit");
+
     // The caller's request id went with the events into the change feed, and the processes that acted
     // on them logged what they did under that id: upsell the opportunity it opened, playbooks the
     // NPS follow-up it enrolled the account in (busy's history ends with a promoter's answer).

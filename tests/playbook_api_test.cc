@@ -391,6 +391,29 @@ TEST_P(PlaybookApiTest, EnrolmentIsIdempotentByRequestAndOnePerAccountAndPlayboo
   EXPECT_EQ(ActionsOf("acme/nps-promoter/1", 1).size(), 1u);
 }
 
+TEST_P(PlaybookApiTest, AnEnrolmentsContextTravelsWithEveryAction) {
+  Account("acme");
+  v1::EnrollAccountRequest request;
+  request.set_account_id("acme");
+  request.set_playbook_id("upsell-offer");
+  request.set_request_id("upsell:acme/7");
+  (*request.mutable_context())["opportunity_id"] = "acme/7";
+  (*request.mutable_context())["target_plan"] = "pro";
+  v1::EnrollAccountResponse response;
+  grpc::Status s = playbooks_->EnrollAccount(Context().get(), request, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(response.enrollment().context().at("opportunity_id"), "acme/7");
+  Advance(3 * kDay + absl::Hours(1));  // no answer to the offer: the account manager follows up
+  const std::vector<v1::PlaybookAction> actions = ActionsOf(response.enrollment().enrollment_id(), 2);
+  ASSERT_EQ(actions.size(), 2u);
+  EXPECT_EQ(actions[0].step_id(), "day_0_offer");
+  EXPECT_EQ(actions[1].step_id(), "day_3_follow_up");
+  for (const v1::PlaybookAction& a : actions) {
+    EXPECT_EQ(a.context().at("opportunity_id"), "acme/7");
+    EXPECT_EQ(a.context().at("target_plan"), "pro");
+  }
+}
+
 TEST_P(PlaybookApiTest, BadRequestsGetPreciseStatusesAndStoreNothing) {
   Account("acme");
   v1::EnrollAccountResponse response;
@@ -405,6 +428,22 @@ TEST_P(PlaybookApiTest, BadRequestsGetPreciseStatusesAndStoreNothing) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   s = Enroll("nobody", "onboarding", "r", &response);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND) << s.error_message();
+  // The context an enrolment carries to its actions is bounded and its keys are plain.
+  v1::EnrollAccountRequest with_context;
+  with_context.set_account_id("acme");
+  with_context.set_playbook_id("onboarding");
+  with_context.set_request_id("r-context");
+  (*with_context.mutable_context())["Opportunity Id"] = "acme/1";
+  s = playbooks_->EnrollAccount(Context().get(), with_context, &response);
+  EXPECT_EQ(BadRequestField(s), "context");
+  with_context.mutable_context()->clear();
+  (*with_context.mutable_context())["note"] = std::string(1001, 'x');
+  s = playbooks_->EnrollAccount(Context().get(), with_context, &response);
+  EXPECT_EQ(BadRequestField(s), "context[note]");
+  with_context.mutable_context()->clear();
+  for (int i = 0; i < 17; ++i) (*with_context.mutable_context())[absl::StrCat("k", i)] = "v";
+  s = playbooks_->EnrollAccount(Context().get(), with_context, &response);
+  EXPECT_EQ(BadRequestField(s), "context");
 
   v1::GetEnrollmentRequest get;
   get.set_enrollment_id("not-an-id");

@@ -20,6 +20,29 @@ namespace {
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 constexpr int kMaxRequestIdLength = 128;
+constexpr int kMaxContextEntries = 16;
+constexpr size_t kMaxContextKeyLength = 64;
+constexpr size_t kMaxContextValueLength = 1000;
+
+absl::Status ValidateContext(const google::protobuf::Map<std::string, std::string>& context) {
+  if (context.size() > kMaxContextEntries) {
+    return FieldError("context", absl::StrCat("has more than ", kMaxContextEntries, " entries"));
+  }
+  for (const auto& [key, value] : context) {
+    const bool key_ok = !key.empty() && key.size() <= kMaxContextKeyLength &&
+                        std::all_of(key.begin(), key.end(), [](char c) {
+                          return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+                        });
+    if (!key_ok) {
+      return FieldError("context", absl::StrCat("key \"", key.substr(0, kMaxContextKeyLength),
+                                                "\" must be 1 to 64 characters of [a-z0-9_.-]"));
+    }
+    if (value.size() > kMaxContextValueLength) {
+      return FieldError(absl::StrCat("context[", key, "]"), "is longer than 1,000 characters");
+    }
+  }
+  return absl::OkStatus();
+}
 constexpr int kMaxReasonLength = 200;
 constexpr int kMaxNoteLength = 1000;
 // Index members read per round trip while listing or counting.
@@ -88,7 +111,9 @@ absl::StatusOr<v1::EnrollAccountResponse> PlaybookService::EnrollAccount(
   if (request.request_id().size() > kMaxRequestIdLength) {
     return FieldError("request_id", absl::StrCat("is longer than ", kMaxRequestIdLength, " characters"));
   }
-  auto enrolled = engine_.Enroll(request.account_id(), request.playbook_id(), request.request_id());
+  if (absl::Status s = ValidateContext(request.context()); !s.ok()) return s;
+  auto enrolled =
+      engine_.Enroll(request.account_id(), request.playbook_id(), request.request_id(), request.context());
   if (!enrolled.ok()) return enrolled.status();
   v1::EnrollAccountResponse response;
   *response.mutable_enrollment() = std::move(enrolled->enrollment);

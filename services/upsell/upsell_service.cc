@@ -16,12 +16,13 @@ namespace steward::upsell {
 
 UpsellService::UpsellService(const Clock& clock, const scoring::ScoringClient& scoring,
                              const segmentation::SegmentationClient& segmentation,
-                             OpportunityBook& opportunities, v1::UpsellConfig config)
+                             OpportunityBook& opportunities, v1::UpsellConfig config, HandOff hand_off)
     : clock_(clock),
       scoring_(scoring),
       segmentation_(segmentation),
       opportunities_(opportunities),
-      config_(std::move(config)) {}
+      config_(std::move(config)),
+      hand_off_(std::move(hand_off)) {}
 
 const v1::UpsellTrigger* UpsellService::FindTrigger(const std::string& id) const {
   for (const v1::UpsellTrigger& trigger : config_.triggers()) {
@@ -74,6 +75,13 @@ absl::StatusOr<v1::EvaluateAccountResponse> UpsellService::EvaluateAccount(
         break;
     }
     *response.add_fired() = std::move(fired);
+  }
+  if (hand_off_ != nullptr) {
+    for (const auto* list : {&response.opened(), &response.already_open()}) {
+      for (const v1::Opportunity& o : *list) {
+        if (absl::Status s = hand_off_(o); !s.ok()) return s;
+      }
+    }
   }
   return response;
 }

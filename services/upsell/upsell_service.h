@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "services/scoring/scoring_client.h"
@@ -16,9 +18,14 @@ namespace steward::upsell {
 // deals to the scoring service. Thread-safe; calls block on the store and on the other services.
 class UpsellService {
  public:
+  // Hands an open opportunity over to whoever presents it to the customer (the playbook service's
+  // upsell offer). Called for every opportunity an evaluation opens or finds open, so it must be
+  // idempotent; an error fails the evaluation (a follower retries it).
+  using HandOff = std::function<absl::Status(const v1::Opportunity&)>;
+
   UpsellService(const Clock& clock, const scoring::ScoringClient& scoring,
                 const segmentation::SegmentationClient& segmentation, OpportunityBook& opportunities,
-                v1::UpsellConfig config);
+                v1::UpsellConfig config, HandOff hand_off = nullptr);
 
   absl::StatusOr<v1::EvaluateAccountResponse> EvaluateAccount(const v1::EvaluateAccountRequest& request);
   absl::StatusOr<v1::GetOpportunityResponse> GetOpportunity(const v1::GetOpportunityRequest& request);
@@ -41,6 +48,7 @@ class UpsellService {
   const segmentation::SegmentationClient& segmentation_;
   OpportunityBook& opportunities_;
   const v1::UpsellConfig config_;
+  const HandOff hand_off_;
 };
 
 }  // namespace steward::upsell

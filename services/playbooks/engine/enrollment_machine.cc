@@ -28,6 +28,7 @@ v1::PlaybookAction BuildAction(const v1::Enrollment& e, const v1::Step& step, in
   action.set_channel(StepChannel(step));
   *action.mutable_due_time() = e.next_due_time();
   *action.mutable_created_time() = ToProtoTime(now);
+  *action.mutable_context() = e.context();
   switch (step.action_case()) {
     case v1::Step::kEmail:
       *action.mutable_email() = step.email();

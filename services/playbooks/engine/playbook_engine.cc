@@ -207,7 +207,8 @@ absl::Status PlaybookEngine::CanEnroll(const v1::PlaybookEnrollments& record,
 v1::Enrollment& PlaybookEngine::Begin(v1::PlaybookEnrollments& record, const CompiledPlaybook& playbook,
                                       const std::string& account_id, v1::EnrollmentSource source,
                                       const std::string& request_id, absl::Time enrolled, absl::Time now,
-                                      Touches& touches, const AccountFacts* facts, Change& change) {
+                                      Touches& touches, const AccountFacts* facts, Change& change,
+                                      const Context* context) {
   if (record.has_latest()) {
     *record.add_earlier() = std::move(*record.mutable_latest());
     if (record.earlier_size() > kMaxEarlier) record.mutable_earlier()->DeleteSubrange(0, 1);
@@ -215,6 +216,7 @@ v1::Enrollment& PlaybookEngine::Begin(v1::PlaybookEnrollments& record, const Com
   record.set_enrollment_count(record.enrollment_count() + 1);
   *record.mutable_latest() = StartEnrollment(playbook, account_id, record.enrollment_count(),
                                              playbook.Assign(account_id), source, request_id, enrolled);
+  if (context != nullptr) *record.mutable_latest()->mutable_context() = *context;
   record.clear_trigger_holding_since();
   record.clear_trigger_check_time();
   record.clear_trigger_index();
@@ -228,7 +230,8 @@ v1::Enrollment& PlaybookEngine::Begin(v1::PlaybookEnrollments& record, const Com
 
 absl::StatusOr<PlaybookEngine::Enrolled> PlaybookEngine::Enroll(const std::string& account_id,
                                                                 const std::string& playbook_id,
-                                                                const std::string& request_id) {
+                                                                const std::string& request_id,
+                                                                const Context& context) {
   std::shared_ptr<const CompiledPlaybook> playbook = registry_.Current(playbook_id);
   if (playbook == nullptr)
     return absl::NotFoundError(absl::StrCat("playbook \"", playbook_id, "\" not found"));
@@ -249,7 +252,7 @@ absl::StatusOr<PlaybookEngine::Enrolled> PlaybookEngine::Enroll(const std::strin
                const absl::Time now = clock_.Now();
                if (absl::Status s = CanEnroll(r, *playbook, now); !s.ok()) return s;
                v1::Enrollment& e = Begin(r, *playbook, account_id, v1::ENROLLMENT_SOURCE_MANUAL, request_id,
-                                         now, now, touches, &*facts, change);
+                                         now, now, touches, &*facts, change, &context);
                result.enrollment = e;
                result.created = true;
                auto& served = *r.mutable_served_requests();

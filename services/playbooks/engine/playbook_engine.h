@@ -42,8 +42,10 @@ class PlaybookEngine {
   };
   // Manual enrolment (EnrollAccount); validated ids. NOT_FOUND for an unknown account or playbook,
   // ALREADY_EXISTS while one is in flight, FAILED_PRECONDITION when the re-enrolment policy forbids it.
+  // `context` (validated) is kept on the enrolment and copied to its actions.
+  using Context = google::protobuf::Map<std::string, std::string>;
   absl::StatusOr<Enrolled> Enroll(const std::string& account_id, const std::string& playbook_id,
-                                  const std::string& request_id);
+                                  const std::string& request_id, const Context& context);
   absl::StatusOr<v1::Enrollment> Pause(const EnrollmentRef& ref);
   absl::StatusOr<v1::Enrollment> Resume(const EnrollmentRef& ref);
   absl::StatusOr<v1::Enrollment> Cancel(const EnrollmentRef& ref, const std::string& reason);
@@ -119,11 +121,11 @@ class PlaybookEngine {
   // The in-flight or given enrolment of a record.
   static v1::Enrollment* Find(v1::PlaybookEnrollments& record, int number);
 
-  // Starts an enrolment in `record` (which CanEnroll allowed).
+  // Starts an enrolment in `record` (which CanEnroll allowed), with `context` if given.
   v1::Enrollment& Begin(v1::PlaybookEnrollments& record, const CompiledPlaybook& playbook,
                         const std::string& account_id, v1::EnrollmentSource source,
                         const std::string& request_id, absl::Time enrolled, absl::Time now, Touches& touches,
-                        const AccountFacts* facts, Change& change);
+                        const AccountFacts* facts, Change& change, const Context* context = nullptr);
   // Runs one claimed schedule entry on its own (trigger checks, retries after a race).
   absl::Status RunClaim(const ScheduleRef& ref);
   // Runs claimed step entries together: one read and one pipelined write for the batch.
