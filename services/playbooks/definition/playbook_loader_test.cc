@@ -108,9 +108,10 @@ TEST(ShippedPlaybooksTest, DirectoryLoads) {
   ASSERT_TRUE(playbooks.ok()) << playbooks.status();
   std::vector<std::string> ids;
   for (const v1::Playbook& playbook : *playbooks) ids.push_back(playbook.id());
-  EXPECT_THAT(ids, ElementsAre("health-at-risk", "health-critical", "health-excellent", "health-good",
-                               "nps-detractor", "nps-passive", "nps-promoter", "onboarding", "re-engagement",
-                               "referral-ask", "retention-offer", "success-coaching", "win-back"));
+  EXPECT_THAT(ids,
+              ElementsAre("health-at-risk", "health-critical", "health-excellent", "health-good",
+                          "nps-detractor", "nps-passive", "nps-promoter", "onboarding", "re-engagement",
+                          "referral-ask", "retention-offer", "success-coaching", "upsell-offer", "win-back"));
 }
 
 TEST(ShippedPlaybooksTest, SpecDayOffsetsAndChannels) {
