@@ -267,6 +267,10 @@ class ClosedLoopStoryTest : public ::testing::Test {
       Upsert(account);
       Record(HealthyHistory(id, start));
     }
+    // A third customer, signed up today; its usage comes later. (Created now, so that the upsert's change
+    // is long handled when the usage arrives, and what upsell does about the usage is logged under the
+    // usage's request id.)
+    Upsert(testing::HealthyAccount("busy", start, 1000));
     const v1::Scores before = Scores("drifting");
     ASSERT_EQ(before.health().band(), "good") << before.health().DebugString();
     ASSERT_TRUE(Eventually([&] { return InSegment("drifting", "quadrant/high-value-low-risk"); }));
@@ -341,8 +345,6 @@ class ClosedLoopStoryTest : public ::testing::Test {
                 ElementsAre("day_14_we_miss_you@14:CHANNEL_EMAIL", "day_16_premium_trial@16:CHANNEL_IN_APP"));
 
     // Another account reaches 85% of its plan's API calls: upsell opens an opportunity on its own.
-    v1::Account busy = testing::HealthyAccount("busy", Now(), 1000);
-    Upsert(busy);
     std::vector<v1::Event> usage = testing::HealthyMonth("busy", Now());
     usage.push_back(testing::MakeEvent("busy", "api", v1::EVENT_TYPE_LIMIT_USAGE, Now(), 850, "api_calls"));
     Record(usage, "crm-sync-4711");
