@@ -113,6 +113,7 @@ class Services {
   void Kill(Role role) {
     auto stopped = processes_[role]->Stop(SIGKILL, absl::Seconds(10));
     ASSERT_TRUE(stopped.ok()) << stopped.status();
+    absl::StrAppend(&past_logs_, processes_[role]->Output());  // what it did before it died still counts
   }
 
   std::unique_ptr<v1::ScoringService::Stub> Scoring() const {
@@ -134,8 +135,9 @@ class Services {
   }
   std::string PlaybooksTarget() const { return absl::StrCat("127.0.0.1:", ports_[kPlaybooks]); }
 
+  // Everything every process wrote, including processes killed earlier.
   std::string Logs() const {
-    std::string out;
+    std::string out = past_logs_;
     for (const auto& p : processes_) {
       if (p != nullptr) absl::StrAppend(&out, p->Output());
     }
@@ -147,6 +149,7 @@ class Services {
   std::unique_ptr<testing::ChildProcess> processes_[4];
   int ports_[4] = {0, 0, 0, 0};
   std::shared_ptr<grpc::Channel> channels_[4];
+  std::string past_logs_;
 };
 
 class ClosedLoopStoryTest : public ::testing::Test {
