@@ -93,6 +93,9 @@ ABSL_FLAG(int, playbook_runner_threads, 2, "Threads running due playbook steps."
 ABSL_FLAG(int, playbook_runner_batch, 256, "Due playbook steps a runner thread claims at a time.");
 ABSL_FLAG(bool, playbook_follower, true,
           "Follow account changes in this process to enrol by trigger and end enrolments by exit criteria.");
+ABSL_FLAG(absl::Duration, playbook_poll_interval, absl::Milliseconds(100),
+          "How often the playbook service's background loops poll when idle: the follower of account changes "
+          "(triggers), the step runner, the webhook dispatcher and WatchActions streams.");
 ABSL_FLAG(bool, webhooks, true, "POST webhook actions from this process.");
 ABSL_FLAG(bool, manual_clock, false,
           "Run on a manual clock that only ClockService.AdvanceClock moves (tests and demos; never in "
@@ -259,6 +262,7 @@ int Run() {
   config.playbook_runner_threads = std::max(1, absl::GetFlag(FLAGS_playbook_runner_threads));
   config.playbook_runner_batch = std::max(1, absl::GetFlag(FLAGS_playbook_runner_batch));
   config.run_playbook_follower = absl::GetFlag(FLAGS_playbook_follower);
+  config.playbook_poll_interval = absl::GetFlag(FLAGS_playbook_poll_interval);
   config.run_webhook_dispatcher = absl::GetFlag(FLAGS_webhooks);
   // The signing secret comes from the environment (a Kubernetes Secret), never from a flag that `ps` shows.
   if (const char* secret = std::getenv("STEWARD_WEBHOOK_SECRET"); secret != nullptr) {
