@@ -498,6 +498,48 @@ TEST_P(SegmentationApiTest, BadInputGetsPreciseStatusesAndStoresNothing) {
   EXPECT_EQ(Loyalty("acme").standing().balance(), 0);
 }
 
+TEST_P(SegmentationApiTest, BatchGetAccountSegmentsAnswersLikeOneAtATime) {
+  Upsert("d", 100);
+  Upsert("p", 100);
+  Record({MakeEvent("d", "n1", v1::EVENT_TYPE_NPS_RESPONSE, kStart - absl::Hours(2), 3),
+          MakeEvent("p", "n1", v1::EVENT_TYPE_NPS_RESPONSE, kStart - absl::Hours(2), 8)});
+  ASSERT_TRUE(Eventually([&] { return Members("nps/passive") == std::vector<std::string>{"p"}; }));
+  ASSERT_TRUE(Eventually([&] { return Members("nps/detractor") == std::vector<std::string>{"d"}; }));
+
+  v1::BatchGetAccountSegmentsRequest request;
+  for (const char* id : {"p", "d", "p"}) request.add_account_ids(id);
+  v1::BatchGetAccountSegmentsResponse response;
+  grpc::Status status = segments_->BatchGetAccountSegments(Context().get(), request, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.accounts_size(), 2);  // the repeated id is answered once, in the order asked
+  EXPECT_EQ(response.accounts(0).account_id(), "p");
+  EXPECT_EQ(response.accounts(1).account_id(), "d");
+  for (const v1::GetAccountSegmentsResponse& batched : response.accounts()) {
+    std::vector<std::string> ids;
+    for (const v1::SegmentAssignment& a : batched.assignments()) ids.push_back(a.segment_id());
+    EXPECT_EQ(ids, SegmentsOf(batched.account_id())) << batched.account_id();
+  }
+  EXPECT_THAT(SegmentsOf("d"), Contains("nps/detractor"));
+
+  // Errors name the account or the field.
+  request.add_account_ids("ghost");
+  status = segments_->BatchGetAccountSegments(Context().get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_THAT(status.error_message(), HasSubstr("ghost"));
+  v1::BatchGetAccountSegmentsRequest empty;
+  EXPECT_EQ(BadRequestField(segments_->BatchGetAccountSegments(Context().get(), empty, &response)),
+            "account_ids");
+  v1::BatchGetAccountSegmentsRequest bad_id;
+  bad_id.add_account_ids("p");
+  bad_id.add_account_ids("{braces}");
+  EXPECT_EQ(BadRequestField(segments_->BatchGetAccountSegments(Context().get(), bad_id, &response)),
+            "account_ids[1]");
+  v1::BatchGetAccountSegmentsRequest too_many;
+  for (int i = 0; i < 1001; ++i) too_many.add_account_ids(absl::StrCat("a", i));
+  EXPECT_EQ(BadRequestField(segments_->BatchGetAccountSegments(Context().get(), too_many, &response)),
+            "account_ids");
+}
+
 TEST_P(SegmentationApiTest, NpsAnswersPlaceAccountsInTheirCategoryWithTreatment) {
   Upsert("d", 100);
   Upsert("p", 100);

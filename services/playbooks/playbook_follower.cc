@@ -1,10 +1,9 @@
 #include "services/playbooks/playbook_follower.h"
 
-#include <map>
 #include <vector>
 
-#include "common/logging.h"
-#include "common/request_context.h"
+#include "absl/container/flat_hash_map.h"
+
 #include "common/store/stored_cursor.h"
 
 namespace steward::playbooks {
@@ -13,10 +12,6 @@ namespace {
 constexpr absl::string_view kChangesCursorKey = "playbook-feed-cursor";
 constexpr absl::string_view kMembershipCursorKey = "playbook-membership-cursor";
 constexpr int kPageSize = 500;
-
-bool Transient(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsAborted(status) || absl::IsDeadlineExceeded(status);
-}
 
 }  // namespace
 
@@ -32,29 +27,19 @@ PlaybookFollower::PlaybookFollower(Store& store, const scoring::ScoringClient& s
 absl::StatusOr<bool> PlaybookFollower::Step() {
   absl::MutexLock lock(&step_mu_);
   bool more = false;
-  // Account ids in first-seen order, each with its new events.
-  std::vector<std::string> order;
-  std::map<std::string, std::vector<v1::Event>> events;
-  std::map<std::string, std::string> request_ids;  // the request behind each account's latest change
-  auto apply = [&]() -> absl::Status {
-    for (const std::string& id : order) {
-      // Logged (an enrolment, a failure) and passed on under the id of the request that caused it.
-      ScopedRequest as_request({request_ids[id].empty() ? NewRequestId() : request_ids[id], std::nullopt});
-      absl::Status s = engine_.OnAccountChanged(id, events[id]);
-      if (Transient(s)) return s;  // the page is retried
-      if (!s.ok()) {
-        Log(LogLevel::kWarning, "playbook_account_change_failed",
-            {{"account_id", id}, {"error", s.ToString()}});
-      }
-    }
-    order.clear();
-    events.clear();
-    request_ids.clear();
-    return absl::OkStatus();
+  // Each account of a page once, in first-seen order, with all its new events.
+  std::vector<PlaybookEngine::ChangedAccount> changed;
+  absl::flat_hash_map<std::string, std::size_t> position;
+  auto note = [&](const std::string& id) -> PlaybookEngine::ChangedAccount& {
+    auto [it, added] = position.emplace(id, changed.size());
+    if (added) changed.push_back({id, {}, ""});
+    return changed[it->second];
   };
-  auto note = [&](const std::string& id) {
-    if (events.find(id) == events.end()) order.push_back(id);
-    return &events[id];
+  auto apply = [&]() -> absl::Status {
+    absl::Status s = engine_.OnAccountsChanged(changed);
+    changed.clear();
+    position.clear();
+    return s;  // when not ok, the page is retried
   };
 
   const std::string changes_key(kChangesCursorKey);
@@ -64,9 +49,9 @@ absl::StatusOr<bool> PlaybookFollower::Step() {
   if (!changes.ok()) return changes.status();
   if (!changes->changes().empty()) {
     for (const v1::AccountChange& change : changes->changes()) {
-      std::vector<v1::Event>* list = note(change.account_id());
-      request_ids[change.account_id()] = change.request_id();
-      list->insert(list->end(), change.events().begin(), change.events().end());
+      PlaybookEngine::ChangedAccount& account = note(change.account_id());
+      account.request_id = change.request_id();
+      account.events.insert(account.events.end(), change.events().begin(), change.events().end());
     }
     if (absl::Status s = apply(); !s.ok()) return s;
     if (absl::Status s = SaveStoredCursor(store_, changes_key, changes->next_page_token()); !s.ok()) return s;

@@ -14,7 +14,7 @@ namespace steward::playbooks {
 
 // Feeds the playbook engine every change of every account: it follows the scoring service's change feed
 // (new events, upserts) and the segmentation service's membership events, and calls
-// PlaybookEngine::OnAccountChanged once per account per page, with that account's new events in order.
+// PlaybookEngine::OnAccountsChanged once per page (each account once, with its new events in order).
 // Triggers enrol, exit criteria end enrolments and awaited events end waits from here. Its place in each
 // feed is kept in the store; the engine's handling is idempotent, so a page repeated after a crash is
 // harmless.

@@ -386,19 +386,7 @@ absl::StatusOr<v1::GetScoresResponse> ScoringService::GetScores(const v1::GetSco
 
 absl::StatusOr<std::vector<std::string>> ScoringService::BatchIds(
     const google::protobuf::RepeatedPtrField<std::string>& requested, int max) const {
-  if (requested.empty()) return FieldError("account_ids", "must hold at least one id");
-  if (requested.size() > max) {
-    return FieldError("account_ids",
-                      absl::StrCat("holds ", requested.size(), " ids; at most ", max, " per call"));
-  }
-  std::vector<std::string> ids;
-  absl::flat_hash_set<std::string> seen;
-  for (int i = 0; i < requested.size(); ++i) {
-    const std::string& id = requested[i];
-    if (absl::Status s = ValidateAccountId(absl::StrCat("account_ids[", i, "]"), id); !s.ok()) return s;
-    if (seen.insert(id).second) ids.push_back(id);
-  }
-  return ids;
+  return ValidateAccountIds("account_ids", requested, max);
 }
 
 absl::StatusOr<v1::BatchGetAccountsResponse> ScoringService::BatchGetAccounts(

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -94,6 +95,22 @@ absl::Status ValidateAccountId(absl::string_view field, absl::string_view accoun
     if (!IsIdChar(c)) return FieldError(field, "may contain only letters, digits and . _ : -");
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> ValidateAccountIds(
+    absl::string_view field, const google::protobuf::RepeatedPtrField<std::string>& requested, int max) {
+  if (requested.empty()) return FieldError(field, "must hold at least one id");
+  if (requested.size() > max) {
+    return FieldError(field, absl::StrCat("holds ", requested.size(), " ids; at most ", max, " per call"));
+  }
+  std::vector<std::string> ids;
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < requested.size(); ++i) {
+    const std::string& id = requested[i];
+    if (absl::Status s = ValidateAccountId(absl::StrCat(field, "[", i, "]"), id); !s.ok()) return s;
+    if (seen.insert(id).second) ids.push_back(id);
+  }
+  return ids;
 }
 
 namespace {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -21,6 +22,15 @@ class SegmentationClient : public ServiceClient<v1::SegmentationService> {
     request.set_account_id(account_id);
     return Call<v1::GetAccountSegmentsRequest, v1::GetAccountSegmentsResponse>(
         "GetAccountSegments", &v1::SegmentationService::Stub::GetAccountSegments, request);
+  }
+
+  // The maintained segments of many accounts (at most 1000 distinct ids), in the order asked.
+  absl::StatusOr<v1::BatchGetAccountSegmentsResponse> BatchGetAccountSegments(
+      const std::vector<std::string>& account_ids) const {
+    v1::BatchGetAccountSegmentsRequest request;
+    for (const std::string& id : account_ids) request.add_account_ids(id);
+    return Call<v1::BatchGetAccountSegmentsRequest, v1::BatchGetAccountSegmentsResponse>(
+        "BatchGetAccountSegments", &v1::SegmentationService::Stub::BatchGetAccountSegments, request);
   }
 
   // Membership events after `cursor`, oldest first.

@@ -22,6 +22,13 @@ grpc::ServerUnaryReactor* SegmentationServiceImpl::GetAccountSegments(
                       [this, request] { return service_.GetAccountSegments(*request); });
 }
 
+grpc::ServerUnaryReactor* SegmentationServiceImpl::BatchGetAccountSegments(
+    grpc::CallbackServerContext* context, const v1::BatchGetAccountSegmentsRequest* request,
+    v1::BatchGetAccountSegmentsResponse* response) {
+  return HandleOnPool(context, pool_, response,
+                      [this, request] { return service_.BatchGetAccountSegments(*request); });
+}
+
 grpc::ServerUnaryReactor* SegmentationServiceImpl::CreateSegment(grpc::CallbackServerContext* context,
                                                                  const v1::CreateSegmentRequest* request,
                                                                  v1::CreateSegmentResponse* response) {

@@ -17,6 +17,9 @@ class SegmentationServiceImpl final : public v1::SegmentationService::CallbackSe
   grpc::ServerUnaryReactor* GetAccountSegments(grpc::CallbackServerContext* context,
                                                const v1::GetAccountSegmentsRequest* request,
                                                v1::GetAccountSegmentsResponse* response) override;
+  grpc::ServerUnaryReactor* BatchGetAccountSegments(grpc::CallbackServerContext* context,
+                                                    const v1::BatchGetAccountSegmentsRequest* request,
+                                                    v1::BatchGetAccountSegmentsResponse* response) override;
   grpc::ServerUnaryReactor* CreateSegment(grpc::CallbackServerContext* context,
                                           const v1::CreateSegmentRequest* request,
                                           v1::CreateSegmentResponse* response) override;

@@ -22,6 +22,8 @@ namespace {
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
+// Like the scoring service's batch reads.
+constexpr int kMaxAccountsPerBatchGet = 1000;
 
 absl::StatusOr<int> PageSize(int32_t requested) {
   if (requested < 0) return FieldError("page_size", "must not be negative");
@@ -122,6 +124,35 @@ absl::StatusOr<v1::GetAccountSegmentsResponse> SegmentationService::GetAccountSe
   *response.mutable_update_time() = ToProtoTime(now);
   for (v1::SegmentAssignment& a : AssignSegments(config_, **catalog, view)) {
     *response.add_assignments() = std::move(a);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::BatchGetAccountSegmentsResponse> SegmentationService::BatchGetAccountSegments(
+    const v1::BatchGetAccountSegmentsRequest& request) {
+  auto ids = scoring::ValidateAccountIds("account_ids", request.account_ids(), kMaxAccountsPerBatchGet);
+  if (!ids.ok()) return ids.status();
+  std::vector<std::string> keys;
+  keys.reserve(ids->size());
+  for (const std::string& id : *ids) keys.push_back(MembershipsKey(id));
+  auto read = store_.GetAndTrack(keys);
+  if (!read.ok()) return read.status();
+  auto catalog = catalog_.Current();
+  if (!catalog.ok()) return catalog.status();
+  v1::BatchGetAccountSegmentsResponse response;
+  for (std::size_t i = 0; i < ids->size(); ++i) {
+    absl::StatusOr<v1::GetAccountSegmentsResponse> one;
+    if ((*read)[i].has_value()) {
+      one = FromMaintained((*ids)[i], *(*read)[i], **catalog);
+    } else {
+      // Not evaluated yet (a brand-new account; rare): the single path evaluates it, or says NOT_FOUND.
+      v1::GetAccountSegmentsRequest single;
+      single.set_account_id((*ids)[i]);
+      single.set_evaluate_now(true);
+      one = GetAccountSegments(single);
+    }
+    if (!one.ok()) return one.status();
+    *response.add_accounts() = *std::move(one);
   }
   return response;
 }

@@ -27,6 +27,10 @@ class SegmentationService {
 
   absl::StatusOr<v1::GetAccountSegmentsResponse> GetAccountSegments(
       const v1::GetAccountSegmentsRequest& request);
+  // The maintained view of many accounts in one store read (an account not evaluated yet is evaluated
+  // now, as GetAccountSegments does).
+  absl::StatusOr<v1::BatchGetAccountSegmentsResponse> BatchGetAccountSegments(
+      const v1::BatchGetAccountSegmentsRequest& request);
   absl::StatusOr<v1::CreateSegmentResponse> CreateSegment(const v1::CreateSegmentRequest& request);
   absl::StatusOr<v1::GetSegmentResponse> GetSegment(const v1::GetSegmentRequest& request);
   absl::StatusOr<v1::ListSegmentsResponse> ListSegments(const v1::ListSegmentsRequest& request);

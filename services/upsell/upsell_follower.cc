@@ -3,10 +3,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/container/flat_hash_set.h"
-#include "common/logging.h"
-#include "common/request_context.h"
 #include "common/store/stored_cursor.h"
 
 namespace steward::upsell {
@@ -27,31 +23,6 @@ UpsellFollower::UpsellFollower(Store& store, const scoring::ScoringClient& scori
       service_(service),
       loop_("upsell_follower_failed", poll_interval, [this] { return Step(); }) {}
 
-absl::Status UpsellFollower::EvaluateAll(const std::vector<AccountChanged>& changed) {
-  // Each account once, logged and passed on under the id of the request behind its latest change.
-  absl::flat_hash_map<std::string, std::string> latest_request;
-  for (const auto& [id, request_id] : changed) latest_request[id] = request_id;
-  absl::flat_hash_set<std::string> seen;
-  for (const AccountChanged& change : changed) {
-    const std::string& id = change.account_id;
-    if (!seen.insert(id).second) continue;
-    const std::string& request_id = latest_request[id];
-    ScopedRequest as_request({request_id.empty() ? NewRequestId() : request_id, std::nullopt});
-    v1::EvaluateAccountRequest request;
-    request.set_account_id(id);
-    absl::StatusOr<v1::EvaluateAccountResponse> evaluated = service_.EvaluateAccount(request);
-    if (absl::IsUnavailable(evaluated.status()) || absl::IsAborted(evaluated.status())) {
-      return evaluated.status();  // transient: the page is retried
-    }
-    if (!evaluated.ok()) {
-      // Anything else would fail again on a retry; one account must not stop the others.
-      Log(LogLevel::kWarning, "upsell_evaluation_failed",
-          {{"account_id", id}, {"error", evaluated.status().ToString()}});
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<bool> UpsellFollower::Step() {
   bool more = false;
   // Scores: the scoring service's change feed.
@@ -61,10 +32,10 @@ absl::StatusOr<bool> UpsellFollower::Step() {
   auto changes = scoring_.ListAccountChanges(*after, kPageSize);
   if (!changes.ok()) return changes.status();
   if (!changes->changes().empty()) {
-    std::vector<AccountChanged> ids;
+    std::vector<UpsellService::ChangedAccount> ids;
     for (const v1::AccountChange& change : changes->changes())
       ids.push_back({change.account_id(), change.request_id()});
-    if (absl::Status s = EvaluateAll(ids); !s.ok()) return s;
+    if (absl::Status s = service_.EvaluateChanged(ids); !s.ok()) return s;
     if (absl::Status s = SaveStoredCursor(store_, changes_key, changes->next_page_token()); !s.ok()) return s;
     more = changes->changes_size() == kPageSize;
   }
@@ -75,9 +46,9 @@ absl::StatusOr<bool> UpsellFollower::Step() {
   auto events = segmentation_.ListMembershipEvents(*since, kPageSize);
   if (!events.ok()) return events.status();
   if (!events->events().empty()) {
-    std::vector<AccountChanged> ids;
+    std::vector<UpsellService::ChangedAccount> ids;
     for (const v1::MembershipEvent& event : events->events()) ids.push_back({event.account_id(), ""});
-    if (absl::Status s = EvaluateAll(ids); !s.ok()) return s;
+    if (absl::Status s = service_.EvaluateChanged(ids); !s.ok()) return s;
     if (absl::Status s = SaveStoredCursor(store_, membership_key, events->next_page_token()); !s.ok())
       return s;
     more = more || events->events_size() == kPageSize;

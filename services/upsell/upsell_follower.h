@@ -15,8 +15,8 @@ namespace steward::upsell {
 
 // Evaluates the triggers of every account whose scores or segments may have moved: it follows the
 // scoring service's change feed (upserts and new events) and the segmentation service's membership
-// events (which also move with time and loyalty), and runs EvaluateAccount for each account that
-// changed, so opportunities open at the moment a trigger's condition starts to hold, without anyone
+// events (which also move with time and loyalty), and evaluates each account that changed (a page at a
+// time, UpsellService::EvaluateChanged), so opportunities open at the moment a trigger's condition starts to hold, without anyone
 // asking. Its place in the feed is kept in the store, so a restart resumes where it was; evaluation is
 // idempotent (one open opportunity per account and trigger), so a repeat after a crash is harmless.
 class UpsellFollower {
@@ -33,14 +33,6 @@ class UpsellFollower {
 
  private:
   Store& store_;
-  // Evaluates each account once; false on a transient failure (then the page is retried).
-  // An account that changed, and the id of the request that changed it ("" when unknown).
-  struct AccountChanged {
-    std::string account_id;
-    std::string request_id;
-  };
-  absl::Status EvaluateAll(const std::vector<AccountChanged>& changed);
-
   const scoring::ScoringClient& scoring_;
   const segmentation::SegmentationClient& segmentation_;
   UpsellService& service_;

@@ -4,11 +4,13 @@
 #include <optional>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/field_error.h"
 #include "common/logging.h"
 #include "common/proto_time.h"
+#include "common/request_context.h"
 #include "services/scoring/validation.h"
 #include "services/upsell/trigger_engine.h"
 
@@ -34,35 +36,57 @@ const v1::UpsellTrigger* UpsellService::FindTrigger(const std::string& id) const
 absl::StatusOr<v1::EvaluateAccountResponse> UpsellService::EvaluateAccount(
     const v1::EvaluateAccountRequest& request) {
   if (absl::Status s = scoring::ValidateAccountId("account_id", request.account_id()); !s.ok()) return s;
-  auto account = scoring_.GetAccount(request.account_id());
-  if (!account.ok()) return account.status();
-  auto scores = scoring_.BatchGetScores({request.account_id()});
-  if (!scores.ok()) return scores.status();
-  if (scores->size() != 1) return absl::InternalError("scoring service answered with no scores");
-  auto segments = segmentation_.GetAccountSegments(request.account_id());
-  if (!segments.ok()) return segments.status();
+  auto facts = segmentation::ReadAccountFacts(scoring_, &segmentation_, request.account_id());
+  if (!facts.ok()) return facts.status();
+  return Evaluate(request.account_id(), *facts);
+}
 
+absl::Status UpsellService::EvaluateChanged(absl::Span<const ChangedAccount> changed) {
+  // Each account once, under the id of the request behind its latest change.
+  std::vector<std::string> ids;
+  absl::flat_hash_map<std::string, std::string> latest_request;
+  for (const ChangedAccount& c : changed) {
+    if (latest_request.insert_or_assign(c.account_id, c.request_id).second) ids.push_back(c.account_id);
+  }
+  auto facts = segmentation::ReadManyAccountFacts(scoring_, &segmentation_, ids);
+  if (!facts.ok()) return facts.status();
+  for (const std::string& id : ids) {
+    auto found = facts->find(id);
+    if (found == facts->end()) continue;  // unknown account: nothing to evaluate
+    const std::string& request_id = latest_request[id];
+    ScopedRequest as_request({request_id.empty() ? NewRequestId() : request_id, std::nullopt});
+    absl::Status s = Evaluate(id, found->second).status();
+    if (absl::IsUnavailable(s) || absl::IsAborted(s) || absl::IsDeadlineExceeded(s)) return s;
+    if (!s.ok()) {
+      // Anything else would fail again on a retry; one account must not stop the others.
+      Log(LogLevel::kWarning, "upsell_evaluation_failed", {{"account_id", id}, {"error", s.ToString()}});
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::EvaluateAccountResponse> UpsellService::Evaluate(const std::string& account_id,
+                                                                    const segmentation::AccountFacts& facts) {
   AccountSnapshot snapshot;
-  snapshot.account = &*account;
-  snapshot.scores = &(*scores)[0];
+  snapshot.account = &facts.account;
+  snapshot.scores = &facts.scores;
   snapshot.now = clock_.Now();
-  for (const v1::SegmentAssignment& a : segments->assignments())
-    snapshot.segment_ids.push_back(a.segment_id());
+  snapshot.segment_ids = facts.segment_ids;
   Evaluation evaluation = EvaluateTriggers(config_, snapshot);
 
   v1::EvaluateAccountResponse response;
-  response.set_account_id(request.account_id());
+  response.set_account_id(account_id);
   response.set_at_risk(evaluation.at_risk);
   response.set_at_risk_reason(evaluation.at_risk_reason);
   for (v1::FiredTrigger& fired : evaluation.fired) {
     const v1::UpsellTrigger* trigger = FindTrigger(fired.trigger_id());
     if (trigger == nullptr) return absl::InternalError(absl::StrCat("unknown trigger ", fired.trigger_id()));
-    auto opened = opportunities_.Open(request.account_id(), fired, Cooldown(*trigger));
+    auto opened = opportunities_.Open(account_id, fired, Cooldown(*trigger));
     if (!opened.ok()) return opened.status();
     switch (opened->outcome) {
       case OpportunityBook::OpenOutcome::kOpened:
         Log(LogLevel::kInfo, "upsell_opportunity_opened",
-            {{"account_id", request.account_id()},
+            {{"account_id", account_id},
              {"opportunity_id", opened->opportunity.opportunity_id()},
              {"trigger_id", fired.trigger_id()}});
         *response.add_opened() = std::move(opened->opportunity);

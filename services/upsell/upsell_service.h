@@ -1,10 +1,14 @@
 #pragma once
 
 #include <functional>
+#include <string>
+
+#include "absl/types/span.h"
 
 #include "absl/status/statusor.h"
 #include "common/clock.h"
 #include "services/scoring/scoring_client.h"
+#include "services/segmentation/account_facts.h"
 #include "services/segmentation/segmentation_client.h"
 #include "services/upsell/opportunity_book.h"
 #include "steward/v1/upsell_config.pb.h"
@@ -28,6 +32,17 @@ class UpsellService {
                 v1::UpsellConfig config, HandOff hand_off = nullptr);
 
   absl::StatusOr<v1::EvaluateAccountResponse> EvaluateAccount(const v1::EvaluateAccountRequest& request);
+
+  // Accounts whose scores or segments may have moved (a page of a feed), each with the id of the
+  // request behind its latest change ("" when unknown): EvaluateAccount for each, with one batch read of
+  // their facts for the whole page. A failure the page may be retried for (UNAVAILABLE, ABORTED,
+  // DEADLINE_EXCEEDED) is returned at once; any other failure of one account is logged and the others
+  // go on.
+  struct ChangedAccount {
+    std::string account_id;
+    std::string request_id;
+  };
+  absl::Status EvaluateChanged(absl::Span<const ChangedAccount> changed);
   absl::StatusOr<v1::GetOpportunityResponse> GetOpportunity(const v1::GetOpportunityRequest& request);
   absl::StatusOr<v1::ListOpportunitiesResponse> ListOpportunities(
       const v1::ListOpportunitiesRequest& request);
@@ -37,6 +52,9 @@ class UpsellService {
   absl::StatusOr<v1::GetUpsellMetricsResponse> GetUpsellMetrics(const v1::GetUpsellMetricsRequest& request);
 
  private:
+  // The triggers of one account on its facts: opens what fires, and hands open opportunities over.
+  absl::StatusOr<v1::EvaluateAccountResponse> Evaluate(const std::string& account_id,
+                                                       const segmentation::AccountFacts& facts);
   const v1::UpsellTrigger* FindTrigger(const std::string& id) const;
   // Tells the scoring service about an accepted deal: an UPGRADE (upsell) or EXPANSION (cross-sell)
   // event worth `mrr_change` whose id is the opportunity's (so a retry records nothing twice), and the

@@ -9,6 +9,7 @@
 #include "common/field_error.h"
 #include "common/logging.h"
 #include "common/proto_time.h"
+#include "common/request_context.h"
 
 namespace steward::playbooks {
 namespace {
@@ -440,15 +441,63 @@ absl::Status PlaybookEngine::EvaluateAccount(const std::string& account_id,
   } else {
     playbooks = registry_.all();
   }
-  // Most changes move nothing: one read of every record of the account decides, and only the playbooks
-  // that would change are written (each re-read and re-decided under compare-and-set).
   std::vector<std::string> keys;
-  for (const auto& playbook : playbooks) keys.push_back(EnrollmentsKey(account_id, playbook->id()));
-  keys.push_back(TouchesKey(account_id));
+  AppendEvaluationKeys(account_id, playbooks, keys);
   auto read = store_.Get(keys);
   if (!read.ok()) return read.status();
+  return EvaluateRead(account_id, events, *facts, playbooks, *read);
+}
+
+void PlaybookEngine::AppendEvaluationKeys(const std::string& account_id,
+                                          const std::vector<std::shared_ptr<const CompiledPlaybook>>& playbooks,
+                                          std::vector<std::string>& keys) {
+  for (const auto& playbook : playbooks) keys.push_back(EnrollmentsKey(account_id, playbook->id()));
+  keys.push_back(TouchesKey(account_id));
+}
+
+absl::Status PlaybookEngine::OnAccountsChanged(absl::Span<const ChangedAccount> changed) {
+  if (changed.empty()) return absl::OkStatus();
+  std::vector<std::string> ids;
+  ids.reserve(changed.size());
+  for (const ChangedAccount& c : changed) ids.push_back(c.account_id);
+  auto facts = facts_.LoadMany(ids);
+  if (!facts.ok()) return facts.status();
+  const std::vector<std::shared_ptr<const CompiledPlaybook>> playbooks = registry_.all();
+  // One read of every record of every known account of the page.
+  std::vector<std::string> keys;
+  keys.reserve(changed.size() * (playbooks.size() + 1));
+  for (const ChangedAccount& c : changed) {
+    if (facts->contains(c.account_id)) AppendEvaluationKeys(c.account_id, playbooks, keys);
+  }
+  auto read = store_.Get(keys);
+  if (!read.ok()) return read.status();
+  const std::size_t per_account = playbooks.size() + 1;
+  std::size_t at = 0;
+  for (const ChangedAccount& c : changed) {
+    auto found = facts->find(c.account_id);
+    if (found == facts->end()) continue;  // unknown account: nothing to enrol or exit
+    ScopedRequest as_request({c.request_id.empty() ? NewRequestId() : c.request_id, std::nullopt});
+    absl::Status s = EvaluateRead(c.account_id, c.events, found->second, playbooks,
+                                  absl::MakeConstSpan(*read).subspan(at, per_account));
+    at += per_account;
+    if (absl::IsUnavailable(s) || absl::IsAborted(s) || absl::IsDeadlineExceeded(s)) return s;
+    if (!s.ok()) {
+      Log(LogLevel::kWarning, "playbook_account_change_failed",
+          {{"account_id", c.account_id}, {"error", s.ToString()}});
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PlaybookEngine::EvaluateRead(const std::string& account_id, absl::Span<const v1::Event> events,
+                                          const AccountFacts& facts_now,
+                                          const std::vector<std::shared_ptr<const CompiledPlaybook>>& playbooks,
+                                          absl::Span<const std::optional<Record>> read) {
+  // Most changes move nothing: one read of every record of the account decides, and only the playbooks
+  // that would change are written (each re-read and re-decided under compare-and-set).
+  const AccountFacts* const facts = &facts_now;
   Touches touches_now;
-  if (read->back().has_value()) touches_now.log.ParseFromString(read->back()->value);
+  if (read.back().has_value()) touches_now.log.ParseFromString(read.back()->value);
   for (size_t i = 0; i < playbooks.size(); ++i) {
     const std::shared_ptr<const CompiledPlaybook>& current = playbooks[i];
     bool enrolled = false;
@@ -505,8 +554,9 @@ absl::Status PlaybookEngine::EvaluateAccount(const std::string& account_id,
       return true;
     };
     v1::PlaybookEnrollments record_now;
-    if ((*read)[i].has_value() && !record_now.ParseFromString((*read)[i]->value)) {
-      return absl::InternalError(absl::StrCat("corrupt playbook record ", keys[i]));
+    if (read[i].has_value() && !record_now.ParseFromString(read[i]->value)) {
+      return absl::InternalError(
+          absl::StrCat("corrupt playbook record ", EnrollmentsKey(account_id, current->id())));
     }
     Touches touches_copy = touches_now;
     Change dry_run;

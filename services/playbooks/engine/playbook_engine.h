@@ -65,6 +65,18 @@ class PlaybookEngine {
   // of its enrolments in flight, and every playbook's automatic triggers.
   absl::Status OnAccountChanged(const std::string& account_id, absl::Span<const v1::Event> events);
 
+  // Many accounts changed (a page of a change feed): OnAccountChanged for each, with one batch read of
+  // their facts and one store read of their records for the whole page. Each account is decided
+  // under the request id of its latest change, so its log lines (an enrolment) carry it. A failure the
+  // page may be retried for (UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED) is returned at once; any other
+  // failure of one account is logged and the others go on.
+  struct ChangedAccount {
+    std::string account_id;
+    std::vector<v1::Event> events;  // new events, in feed order
+    std::string request_id;         // of the latest change; empty: a new id is made up
+  };
+  absl::Status OnAccountsChanged(absl::Span<const ChangedAccount> changed);
+
   // Claims up to `limit` due schedule entries and runs them at the clock's now. Returns how many it
   // claimed (0: nothing was due).
   absl::StatusOr<int> RunDue(int limit);
@@ -140,6 +152,16 @@ class PlaybookEngine {
   // Evaluates triggers, exits and waits of one account for `playbooks` (all when empty).
   absl::Status EvaluateAccount(const std::string& account_id, absl::Span<const v1::Event> events,
                                const std::shared_ptr<const CompiledPlaybook>& only);
+  // The keys EvaluateRead needs read: each playbook's record of the account, then its touches.
+  static void AppendEvaluationKeys(const std::string& account_id,
+                                   const std::vector<std::shared_ptr<const CompiledPlaybook>>& playbooks,
+                                   std::vector<std::string>& keys);
+  // EvaluateAccount's decisions once the facts and the records (`read`, as AppendEvaluationKeys lists
+  // them) are in hand; writes, under compare-and-set, only the records that change.
+  absl::Status EvaluateRead(const std::string& account_id, absl::Span<const v1::Event> events,
+                            const AccountFacts& facts,
+                            const std::vector<std::shared_ptr<const CompiledPlaybook>>& playbooks,
+                            absl::Span<const std::optional<Record>> read);
   absl::StatusOr<std::shared_ptr<const CompiledPlaybook>> PlaybookOf(const v1::Enrollment& enrollment);
 
   Store& store_;
