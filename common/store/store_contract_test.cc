@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -721,31 +722,39 @@ TEST_P(StoreContractTest, LogLastIdIsACursorForWhatComesNext) {
   EXPECT_EQ((*next)[0].bytes, "entry-next");
 }
 
+// Runs `workers` threads, each calling take(its number) until that returns nothing, and returns all
+// they took.
+std::vector<std::string> TakeConcurrently(int workers, const std::function<std::vector<std::string>(int)>& take) {
+  std::vector<std::vector<std::string>> got(workers);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w] {
+      for (std::vector<std::string> taken = take(w); !taken.empty(); taken = take(w)) {
+        got[w].insert(got[w].end(), taken.begin(), taken.end());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::vector<std::string> all;
+  for (const auto& g : got) all.insert(all.end(), g.begin(), g.end());
+  return all;
+}
+
 TEST_P(StoreContractTest, ConcurrentClaimersNeverGetTheSameMember) {
   const int64_t t0 = 1'795'000'000'000;
   std::vector<ScheduledItem> items;
   for (int i = 0; i < 300; ++i) items.push_back(ScheduledItem{absl::StrCat("m", i), t0 + i});
   ASSERT_TRUE(store_->ScheduleAdd("work", items).ok());
-  std::vector<std::vector<std::string>> got(4);
-  std::vector<std::thread> claimers;
-  for (int c = 0; c < 4; ++c) {
-    claimers.emplace_back([&, c] {
-      for (;;) {
-        auto claimed = store_->ScheduleClaim("work", t0 + 1'000, 60'000, 7);
-        if (!claimed.ok() || claimed->empty()) return;
-        for (const ScheduledItem& item : *claimed) got[c].push_back(item.member);
-      }
-    });
-  }
-  for (std::thread& t : claimers) t.join();
-  std::set<std::string> all;
-  size_t total = 0;
-  for (const auto& g : got) {
-    total += g.size();
-    all.insert(g.begin(), g.end());
-  }
-  EXPECT_EQ(total, 300u);  // each exactly once
-  EXPECT_EQ(all.size(), 300u);
+  const std::vector<std::string> got = TakeConcurrently(4, [&](int) {
+    std::vector<std::string> members;
+    auto claimed = store_->ScheduleClaim("work", t0 + 1'000, 60'000, 7);
+    if (claimed.ok()) {
+      for (const ScheduledItem& item : *claimed) members.push_back(item.member);
+    }
+    return members;
+  });
+  EXPECT_EQ(got.size(), 300u);  // each exactly once
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), 300u);
 }
 
 // Consumer groups on logs.
@@ -774,6 +783,13 @@ std::vector<std::string> Ids(const std::vector<LogEntry>& entries) {
   return out;
 }
 
+// The group's info; a failure fails the test (and gives an info that matches nothing real).
+LogGroupInfo InfoOf(Store& store, const std::string& log, const std::string& group) {
+  absl::StatusOr<LogGroupInfo> info = store.GetLogGroupInfo(log, group);
+  EXPECT_TRUE(info.ok()) << info.status();
+  return info.ok() ? *info : LogGroupInfo{-1, -2, "failed"};
+}
+
 std::vector<std::string> Numbered(const std::string& prefix, int n) {
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) out.push_back(absl::StrCat(prefix, i));
@@ -786,11 +802,10 @@ TEST_P(StoreContractTest, LogGroupCreateMakesTheLogAndIsIdempotent) {
   absl::StatusOr<std::string> last = store_->LogLastId("feed");
   ASSERT_TRUE(last.ok()) << last.status();
   EXPECT_EQ(*last, "");
-  absl::StatusOr<LogGroupInfo> info = store_->GetLogGroupInfo("feed", "g");
-  ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->pending, 0);
-  EXPECT_EQ(info->lag, 0);
-  EXPECT_EQ(info->last_delivered_id, "0-0");
+  LogGroupInfo info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 0);
+  EXPECT_EQ(info.lag, 0);
+  EXPECT_EQ(info.last_delivered_id, "0-0");
 
   const std::vector<std::string> ids = AppendAll(*store_, "feed", {"a", "b"});
   auto read = store_->LogGroupRead("feed", "g", "c1", 1, absl::ZeroDuration());
@@ -799,11 +814,10 @@ TEST_P(StoreContractTest, LogGroupCreateMakesTheLogAndIsIdempotent) {
   // Creating it again, from anywhere, leaves it as it is.
   ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
   ASSERT_TRUE(store_->LogGroupCreate("feed", "g", ids[1]).ok());
-  info = store_->GetLogGroupInfo("feed", "g");
-  ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->pending, 1);
-  EXPECT_EQ(info->lag, 1);
-  EXPECT_EQ(info->last_delivered_id, ids[0]);
+  info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 1);
+  EXPECT_EQ(info.lag, 1);
+  EXPECT_EQ(info.last_delivered_id, ids[0]);
   read = store_->LogGroupRead("feed", "g", "c1", 10, absl::ZeroDuration());
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_THAT(Bytes(*read), ElementsAre("b"));
@@ -838,26 +852,12 @@ TEST_P(StoreContractTest, ConsumersOfAGroupShareItsEntriesAndEachGroupGetsThemAl
 TEST_P(StoreContractTest, ConcurrentConsumersOfAGroupGetEachEntryOnce) {
   ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
   const std::vector<std::string> ids = AppendAll(*store_, "feed", Numbered("e", 200));
-  std::vector<std::vector<std::string>> got(3);
-  std::vector<std::thread> consumers;
-  for (int c = 0; c < 3; ++c) {
-    consumers.emplace_back([&, c] {
-      for (;;) {
-        auto read = store_->LogGroupRead("feed", "g", absl::StrCat("c", c), 7, absl::ZeroDuration());
-        if (!read.ok() || read->empty()) return;
-        for (const LogEntry& entry : *read) got[c].push_back(entry.id);
-      }
-    });
-  }
-  for (std::thread& t : consumers) t.join();
-  std::set<std::string> all;
-  size_t total = 0;
-  for (const auto& g : got) {
-    total += g.size();
-    all.insert(g.begin(), g.end());
-  }
-  EXPECT_EQ(total, 200u);
-  EXPECT_EQ(all, std::set<std::string>(ids.begin(), ids.end()));
+  const std::vector<std::string> got = TakeConcurrently(3, [&](int consumer) {
+    auto read = store_->LogGroupRead("feed", "g", absl::StrCat("c", consumer), 7, absl::ZeroDuration());
+    return read.ok() ? Ids(*read) : std::vector<std::string>();
+  });
+  EXPECT_EQ(got.size(), 200u);  // each exactly once
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), std::set<std::string>(ids.begin(), ids.end()));
 }
 
 TEST_P(StoreContractTest, UnacknowledgedEntriesAreClaimedByAnotherConsumerOnceIdleLongEnough) {
@@ -885,10 +885,9 @@ TEST_P(StoreContractTest, UnacknowledgedEntriesAreClaimedByAnotherConsumerOnceId
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_THAT(*again, ::testing::IsEmpty());
   // Claiming neither acknowledges nor delivers anything new.
-  absl::StatusOr<LogGroupInfo> info = store_->GetLogGroupInfo("feed", "g");
-  ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->pending, 2);
-  EXPECT_EQ(info->lag, 0);
+  LogGroupInfo info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 2);
+  EXPECT_EQ(info.lag, 0);
 
   ASSERT_TRUE(store_->LogGroupAck("feed", "g", {ids[1], ids[2], ids[0], "123-0"}).ok());
   auto after_ack = store_->LogGroupClaim("feed", "g", "c2", absl::ZeroDuration(), 10);
@@ -899,40 +898,35 @@ TEST_P(StoreContractTest, UnacknowledgedEntriesAreClaimedByAnotherConsumerOnceId
 TEST_P(StoreContractTest, AckLeavesPendingAndLagCountsWhatWasNotDelivered) {
   ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
   const std::vector<std::string> ids = AppendAll(*store_, "feed", Numbered("e", 5));
-  absl::StatusOr<LogGroupInfo> info = store_->GetLogGroupInfo("feed", "g");
-  ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->pending, 0);
-  EXPECT_EQ(info->lag, 5);
+  LogGroupInfo info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 0);
+  EXPECT_EQ(info.lag, 5);
 
   auto read = store_->LogGroupRead("feed", "g", "c1", 2, absl::ZeroDuration());
   ASSERT_TRUE(read.ok()) << read.status();
-  info = store_->GetLogGroupInfo("feed", "g");
-  ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->pending, 2);
-  EXPECT_EQ(info->lag, 3);
-  EXPECT_EQ(info->last_delivered_id, ids[1]);
+  info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 2);
+  EXPECT_EQ(info.lag, 3);
+  EXPECT_EQ(info.last_delivered_id, ids[1]);
 
   ASSERT_TRUE(store_->LogGroupAck("feed", "g", {ids[0]}).ok());
   ASSERT_TRUE(store_->LogGroupAck("feed", "g", {ids[0]}).ok());  // twice is fine
   ASSERT_TRUE(store_->LogGroupAck("feed", "g", {}).ok());
-  info = store_->GetLogGroupInfo("feed", "g");
-  ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->pending, 1);
-  EXPECT_EQ(info->lag, 3);
+  info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 1);
+  EXPECT_EQ(info.lag, 3);
 
   read = store_->LogGroupRead("feed", "g", "c2", 10, absl::ZeroDuration());
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(read->size(), 3u);
-  info = store_->GetLogGroupInfo("feed", "g");
-  ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->pending, 4);
-  EXPECT_EQ(info->lag, 0);
-  EXPECT_EQ(info->last_delivered_id, ids[4]);
+  info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 4);
+  EXPECT_EQ(info.lag, 0);
+  EXPECT_EQ(info.last_delivered_id, ids[4]);
   // Another group's acknowledgements are its own.
   ASSERT_TRUE(store_->LogGroupAck("feed", "other", {ids[1]}).ok());
-  info = store_->GetLogGroupInfo("feed", "g");
-  ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->pending, 4);
+  info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 4);
 }
 
 TEST_P(StoreContractTest, LogGroupStartsAfterTheGivenEntry) {
@@ -972,9 +966,8 @@ TEST_P(StoreContractTest, ClaimDropsPendingEntriesTrimmedFromTheLog) {
   auto claimed = store_->LogGroupClaim("feed", "g", "c2", absl::ZeroDuration(), 10);
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   EXPECT_THAT(*claimed, ::testing::IsEmpty());
-  absl::StatusOr<LogGroupInfo> info = store_->GetLogGroupInfo("feed", "g");
-  ASSERT_TRUE(info.ok()) << info.status();
-  EXPECT_EQ(info->pending, 0);
+  LogGroupInfo info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 0);
 }
 
 TEST_P(StoreContractTest, BlockingGroupReadReturnsAnEntryAppendedWhileItWaits) {
