@@ -263,7 +263,7 @@ absl::StatusOr<std::vector<LogEntry>> MemoryStore::LogGroupRead(const std::strin
   absl::MutexLock lock(&mu_);
   absl::StatusOr<Group*> found = FindGroup(log, group);
   if (!found.ok()) return found.status();
-  if (block > absl::ZeroDuration() && logs_[log].last_id <= (*found)->last_delivered) {
+  if (block > absl::ZeroDuration() && logs_.at(log).last_id <= (*found)->last_delivered) {
     // Every append to any log releases mu_, which re-evaluates this; nothing removes groups, but the
     // map may rehash meanwhile, so look everything up again afterwards.
     struct HasNew {
