@@ -22,7 +22,12 @@ constexpr const char* kOpNames[MeteredStore::kOpCount] = {"get",
                                                           "schedule_remove",
                                                           "schedule_earliest",
                                                           "log_read",
-                                                          "log_last_id"};
+                                                          "log_last_id",
+                                                          "log_group_create",
+                                                          "log_group_read",
+                                                          "log_group_claim",
+                                                          "log_group_ack",
+                                                          "log_group_info"};
 
 const absl::Status& StatusOf(const absl::Status& status) { return status; }
 template <typename T>
@@ -151,6 +156,32 @@ absl::StatusOr<std::vector<LogEntry>> MeteredStore::LogRead(const std::string& l
 
 absl::StatusOr<std::string> MeteredStore::LogLastId(const std::string& log) {
   return Measure(kLogLastId, [&] { return inner_.LogLastId(log); });
+}
+
+absl::Status MeteredStore::LogGroupCreate(const std::string& log, const std::string& group,
+                                          const std::string& start_after) {
+  return Measure(kLogGroupCreate, [&] { return inner_.LogGroupCreate(log, group, start_after); });
+}
+
+absl::StatusOr<std::vector<LogEntry>> MeteredStore::LogGroupRead(const std::string& log, const std::string& group,
+                                                                 const std::string& consumer, int limit,
+                                                                 absl::Duration block) {
+  return Measure(kLogGroupRead, [&] { return inner_.LogGroupRead(log, group, consumer, limit, block); });
+}
+
+absl::StatusOr<std::vector<LogEntry>> MeteredStore::LogGroupClaim(const std::string& log, const std::string& group,
+                                                                  const std::string& consumer,
+                                                                  absl::Duration min_idle, int limit) {
+  return Measure(kLogGroupClaim, [&] { return inner_.LogGroupClaim(log, group, consumer, min_idle, limit); });
+}
+
+absl::Status MeteredStore::LogGroupAck(const std::string& log, const std::string& group,
+                                       absl::Span<const std::string> ids) {
+  return Measure(kLogGroupAck, [&] { return inner_.LogGroupAck(log, group, ids); });
+}
+
+absl::StatusOr<LogGroupInfo> MeteredStore::GetLogGroupInfo(const std::string& log, const std::string& group) {
+  return Measure(kLogGroupInfo, [&] { return inner_.GetLogGroupInfo(log, group); });
 }
 
 }  // namespace steward::metrics

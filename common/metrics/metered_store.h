@@ -13,7 +13,8 @@ namespace steward::metrics {
 // A Store that forwards every call to `inner` unchanged and measures it, per operation (get, put,
 // delete, get_and_track, try_get_local, index_add, index_scan, index_scan_and_track,
 // try_index_scan_local, index_remove, schedule_add, schedule_claim, schedule_remove, schedule_earliest,
-// log_read, log_last_id):
+// log_read, log_last_id, log_group_create, log_group_read, log_group_claim, log_group_ack,
+// log_group_info; log_group_read's latency includes the time it blocks waiting for entries):
 //   steward_store_operations_total{operation}               calls
 //   steward_store_errors_total{operation,code}              calls that returned an error (absl code name)
 //   steward_store_operation_duration_seconds{operation}     call latency
@@ -47,6 +48,17 @@ class MeteredStore final : public Store {
   absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
                                                 int limit) override;
   absl::StatusOr<std::string> LogLastId(const std::string& log) override;
+  absl::Status LogGroupCreate(const std::string& log, const std::string& group,
+                              const std::string& start_after) override;
+  absl::StatusOr<std::vector<LogEntry>> LogGroupRead(const std::string& log, const std::string& group,
+                                                     const std::string& consumer, int limit,
+                                                     absl::Duration block) override;
+  absl::StatusOr<std::vector<LogEntry>> LogGroupClaim(const std::string& log, const std::string& group,
+                                                      const std::string& consumer, absl::Duration min_idle,
+                                                      int limit) override;
+  absl::Status LogGroupAck(const std::string& log, const std::string& group,
+                           absl::Span<const std::string> ids) override;
+  absl::StatusOr<LogGroupInfo> GetLogGroupInfo(const std::string& log, const std::string& group) override;
 
   enum Op {
     kGet,
@@ -65,6 +77,11 @@ class MeteredStore final : public Store {
     kScheduleEarliest,
     kLogRead,
     kLogLastId,
+    kLogGroupCreate,
+    kLogGroupRead,
+    kLogGroupClaim,
+    kLogGroupAck,
+    kLogGroupInfo,
     kOpCount
   };
 

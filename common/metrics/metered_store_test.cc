@@ -1,5 +1,7 @@
 #include "common/metrics/metered_store.h"
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/store/memory_store.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -63,6 +65,38 @@ TEST(MeteredStoreTest, SchedulesAndIndexesGoThrough) {
   EXPECT_THAT(text, HasSubstr("steward_store_operations_total{operation=\"schedule_claim\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("steward_store_operations_total{operation=\"index_scan_and_track\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("steward_store_operations_total{operation=\"try_index_scan_local\"} 1\n"));
+}
+
+TEST(MeteredStoreTest, LogGroupCallsGoThroughAndAreCountedEach) {
+  MemoryStore inner;
+  MetricsRegistry registry;
+  MeteredStore store(inner, registry);
+  ASSERT_TRUE(store.LogGroupCreate("log", "g", "").ok());
+  Write write;
+  write.key = "k";
+  write.value = "v";
+  write.log_appends.push_back(LogAppend{"log", "entry"});
+  ASSERT_TRUE(store.Put({&write, 1}).ok());
+  auto read = store.LogGroupRead("log", "g", "c", 10, absl::ZeroDuration());
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 1u);
+  auto claimed = store.LogGroupClaim("log", "g", "c2", absl::ZeroDuration(), 10);
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_EQ(claimed->size(), 1u);
+  ASSERT_TRUE(store.LogGroupAck("log", "g", {(*read)[0].id}).ok());
+  auto info = store.GetLogGroupInfo("log", "g");
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->pending, 0);  // the inner store saw the acknowledgement
+  EXPECT_TRUE(absl::IsNotFound(store.GetLogGroupInfo("log", "missing").status()));
+
+  const std::string text = registry.Render();
+  for (const char* op : {"log_group_create", "log_group_read", "log_group_claim", "log_group_ack"}) {
+    EXPECT_THAT(text, HasSubstr(absl::StrCat("steward_store_operations_total{operation=\"", op, "\"} 1\n")))
+        << op;
+  }
+  EXPECT_THAT(text, HasSubstr("steward_store_operations_total{operation=\"log_group_info\"} 2\n"));
+  EXPECT_THAT(text,
+              HasSubstr("steward_store_errors_total{operation=\"log_group_info\",code=\"NOT_FOUND\"} 1\n"));
 }
 
 }  // namespace

@@ -7,6 +7,11 @@
 #include "absl/strings/str_cat.h"
 
 namespace steward {
+namespace {
+
+std::string EntryId(uint64_t n) { return absl::StrCat(n, "-0"); }
+
+}  // namespace
 
 absl::StatusOr<std::vector<std::optional<Record>>> MemoryStore::Get(absl::Span<const std::string> keys) {
   std::vector<std::optional<Record>> out;
@@ -205,19 +210,144 @@ absl::StatusOr<std::vector<LogEntry>> MemoryStore::LogRead(const std::string& lo
   auto it = logs_.find(log);
   if (it == logs_.end() || limit <= 0) return out;
   const auto& entries = it->second.entries;
-  auto first = std::upper_bound(entries.begin(), entries.end(), after_n,
-                                [](uint64_t n, const auto& entry) { return n < entry.first; });
-  for (auto e = first; e != entries.end() && static_cast<int>(out.size()) < limit; ++e) {
-    out.push_back(LogEntry{absl::StrCat(e->first, "-0"), e->second});
+  for (auto e = EntriesAfter(it->second, after_n); e != entries.end() && static_cast<int>(out.size()) < limit;
+       ++e) {
+    out.push_back(LogEntry{EntryId(e->first), e->second});
   }
   return out;
+}
+
+std::deque<std::pair<uint64_t, std::string>>::const_iterator MemoryStore::EntriesAfter(const Log& log,
+                                                                                       uint64_t after) {
+  return std::upper_bound(log.entries.begin(), log.entries.end(), after,
+                          [](uint64_t n, const auto& entry) { return n < entry.first; });
 }
 
 absl::StatusOr<std::string> MemoryStore::LogLastId(const std::string& log) {
   absl::MutexLock lock(&mu_);
   auto it = logs_.find(log);
   if (it == logs_.end() || it->second.last_id == 0) return std::string();
-  return absl::StrCat(it->second.last_id, "-0");
+  return EntryId(it->second.last_id);
+}
+
+absl::StatusOr<MemoryStore::Group*> MemoryStore::FindGroup(const std::string& log, const std::string& group) {
+  auto found = logs_.find(log);
+  if (found != logs_.end()) {
+    if (auto g = found->second.groups.find(group); g != found->second.groups.end()) return &g->second;
+  }
+  return absl::NotFoundError(absl::StrCat("no consumer group \"", group, "\" on log \"", log, "\""));
+}
+
+absl::Status MemoryStore::LogGroupCreate(const std::string& log, const std::string& group,
+                                         const std::string& start_after) {
+  if (absl::Status status = CheckLogGroupName(group); !status.ok()) return status;
+  std::pair<uint64_t, uint64_t> start{0, 0};
+  if (!start_after.empty()) {
+    if (absl::Status status = CheckLogEntryIds({&start_after, 1}); !status.ok()) return status;
+    start = *ParseLogEntryId(start_after);
+  }
+  absl::MutexLock lock(&mu_);
+  auto [it, created] = logs_[log].groups.try_emplace(group);
+  if (created) {
+    // Entries are "<n>-0", so those after "<a>-<b>" are the ones numbered above a.
+    it->second.last_delivered = start.first;
+    it->second.last_delivered_id = absl::StrCat(start.first, "-", start.second);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<LogEntry>> MemoryStore::LogGroupRead(const std::string& log, const std::string& group,
+                                                                const std::string& consumer, int limit,
+                                                                absl::Duration block) {
+  if (absl::Status status = CheckLogGroupConsumer(group, consumer, limit); !status.ok()) return status;
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Group*> found = FindGroup(log, group);
+  if (!found.ok()) return found.status();
+  if (block > absl::ZeroDuration() && logs_.at(log).last_id <= (*found)->last_delivered) {
+    // Every append to any log releases mu_, which re-evaluates this; nothing removes groups, but the
+    // map may rehash meanwhile, so look everything up again afterwards.
+    struct HasNew {
+      MemoryStore* store;
+      const std::string* log;
+      const std::string* group;
+      bool operator()() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(store->mu_) {
+        const Log& l = store->logs_.at(*log);
+        return l.last_id > l.groups.at(*group).last_delivered;
+      }
+    } has_new{this, &log, &group};
+    mu_.AwaitWithTimeout(absl::Condition(&has_new), block);
+    found = FindGroup(log, group);
+    if (!found.ok()) return found.status();
+  }
+  Group& g = **found;
+  const Log& l = logs_.at(log);
+  std::vector<LogEntry> out;
+  const absl::Time now = absl::Now();
+  for (auto e = EntriesAfter(l, g.last_delivered); e != l.entries.end() && static_cast<int>(out.size()) < limit;
+       ++e) {
+    out.push_back(LogEntry{EntryId(e->first), e->second});
+    g.pending[e->first] = PendingEntry{consumer, now, 1};
+    g.last_delivered = e->first;
+    g.last_delivered_id = out.back().id;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<LogEntry>> MemoryStore::LogGroupClaim(const std::string& log, const std::string& group,
+                                                                 const std::string& consumer,
+                                                                 absl::Duration min_idle, int limit) {
+  if (absl::Status status = CheckLogGroupConsumer(group, consumer, limit); !status.ok()) return status;
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Group*> found = FindGroup(log, group);
+  if (!found.ok()) return found.status();
+  Group& g = **found;
+  const Log& l = logs_.at(log);
+  std::vector<LogEntry> out;
+  const absl::Time now = absl::Now();
+  for (auto p = g.pending.begin(); p != g.pending.end() && static_cast<int>(out.size()) < limit;) {
+    if (now - p->second.delivered < min_idle) {
+      ++p;
+      continue;
+    }
+    auto e = EntriesAfter(l, p->first - 1);
+    if (e == l.entries.end() || e->first != p->first) {  // trimmed away: Redis drops it too
+      p = g.pending.erase(p);
+      continue;
+    }
+    out.push_back(LogEntry{EntryId(e->first), e->second});
+    p->second.consumer = consumer;
+    p->second.delivered = now;
+    ++p->second.deliveries;
+    ++p;
+  }
+  return out;
+}
+
+absl::Status MemoryStore::LogGroupAck(const std::string& log, const std::string& group,
+                                      absl::Span<const std::string> ids) {
+  if (absl::Status status = CheckLogGroupName(group); !status.ok()) return status;
+  if (absl::Status status = CheckLogEntryIds(ids); !status.ok()) return status;
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Group*> found = FindGroup(log, group);
+  if (!found.ok()) return absl::OkStatus();  // nothing is pending in a group that does not exist
+  for (const std::string& id : ids) {
+    const std::pair<uint64_t, uint64_t> parsed = *ParseLogEntryId(id);
+    if (parsed.second == 0) (*found)->pending.erase(parsed.first);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LogGroupInfo> MemoryStore::GetLogGroupInfo(const std::string& log, const std::string& group) {
+  if (absl::Status status = CheckLogGroupName(group); !status.ok()) return status;
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<Group*> found = FindGroup(log, group);
+  if (!found.ok()) return found.status();
+  const Log& l = logs_.at(log);
+  LogGroupInfo info;
+  info.pending = static_cast<int64_t>((*found)->pending.size());
+  info.lag = l.entries.end() - EntriesAfter(l, (*found)->last_delivered);
+  info.last_delivered_id = (*found)->last_delivered_id;
+  return info;
 }
 
 }  // namespace steward

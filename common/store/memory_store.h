@@ -8,7 +8,9 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/store/store.h"
 
 namespace steward {
@@ -41,12 +43,44 @@ class MemoryStore final : public Store {
   absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
                                                 int limit) override;
   absl::StatusOr<std::string> LogLastId(const std::string& log) override;
+  // Consumer groups live with their log; a blocking read waits on the store's mutex for an append
+  // to that log. Idle times are real time (absl::Now()), as on Redis.
+  absl::Status LogGroupCreate(const std::string& log, const std::string& group,
+                              const std::string& start_after) override;
+  absl::StatusOr<std::vector<LogEntry>> LogGroupRead(const std::string& log, const std::string& group,
+                                                     const std::string& consumer, int limit,
+                                                     absl::Duration block) override;
+  absl::StatusOr<std::vector<LogEntry>> LogGroupClaim(const std::string& log, const std::string& group,
+                                                      const std::string& consumer, absl::Duration min_idle,
+                                                      int limit) override;
+  absl::Status LogGroupAck(const std::string& log, const std::string& group,
+                           absl::Span<const std::string> ids) override;
+  absl::StatusOr<LogGroupInfo> GetLogGroupInfo(const std::string& log, const std::string& group) override;
 
  private:
+  // An entry delivered to a consumer of a group and not acknowledged yet.
+  struct PendingEntry {
+    std::string consumer;
+    absl::Time delivered;
+    int64_t deliveries = 0;
+  };
+  struct Group {
+    // Entries with a number above this one have not been delivered yet.
+    uint64_t last_delivered = 0;
+    std::string last_delivered_id;  // as Redis reports it: "<n>-<m>"
+    std::map<uint64_t, PendingEntry> pending;  // by entry number
+  };
   struct Log {
     uint64_t last_id = 0;
     std::deque<std::pair<uint64_t, std::string>> entries;
+    std::map<std::string, Group> groups;
   };
+  // The group, or NOT_FOUND.
+  absl::StatusOr<Group*> FindGroup(const std::string& log, const std::string& group)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The log's entries with a number above `after`, in order.
+  static std::deque<std::pair<uint64_t, std::string>>::const_iterator EntriesAfter(const Log& log,
+                                                                                    uint64_t after);
 
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Record> records_ ABSL_GUARDED_BY(mu_);

@@ -780,13 +780,20 @@ absl::StatusOr<std::vector<LogEntry>> RedisStore::LogRead(const std::string& log
     if (absl::StrContains(ReplyText(array), "Invalid stream ID")) return out;
     return ReplyErrorStatus("XRANGE", array);
   }
+  if (absl::Status status = AppendLogEntries(log, "XRANGE", array, out); !status.ok()) return status;
+  return out;
+}
+
+absl::Status RedisStore::AppendLogEntries(const std::string& log, absl::string_view what,
+                                          const redisReply& array, std::vector<LogEntry>& out) const {
   if (array.type != REDIS_REPLY_ARRAY) {
-    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": XRANGE returned an unexpected reply"));
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": ", what, " returned an unexpected reply"));
   }
-  out.reserve(array.elements);
+  out.reserve(out.size() + array.elements);
   for (size_t i = 0; i < array.elements; ++i) {
     // Each entry is [id, [field, value]]; Put writes a single field "d".
     const redisReply& entry = *array.element[i];
+    if (entry.type == REDIS_REPLY_NIL) continue;
     if (entry.type != REDIS_REPLY_ARRAY || entry.elements != 2 ||
         entry.element[0]->type != REDIS_REPLY_STRING || entry.element[1]->type != REDIS_REPLY_ARRAY ||
         entry.element[1]->elements != 2 || entry.element[1]->element[1]->type != REDIS_REPLY_STRING) {
@@ -796,7 +803,143 @@ absl::StatusOr<std::vector<LogEntry>> RedisStore::LogRead(const std::string& log
     out.push_back(LogEntry{std::string(ReplyText(*entry.element[0])),
                            std::string(ReplyText(*entry.element[1]->element[1]))});
   }
+  return absl::OkStatus();
+}
+
+absl::Status RedisStore::GroupErrorStatus(absl::string_view what, const redisReply& reply) const {
+  const absl::string_view error = ReplyText(reply);
+  if (absl::StartsWith(error, "NOGROUP") || absl::StartsWith(error, "ERR no such key")) {
+    return absl::NotFoundError(absl::StrCat("redis ", endpoint_, ": ", what, ": ", error));
+  }
+  return ReplyErrorStatus(what, reply);
+}
+
+absl::Status RedisStore::LogGroupCreate(const std::string& log, const std::string& group,
+                                        const std::string& start_after) {
+  if (absl::Status status = CheckLogGroupName(group); !status.ok()) return status;
+  if (absl::Status status = CheckLogEntryIds({&start_after, start_after.empty() ? 0u : 1u}); !status.ok()) {
+    return status;
+  }
+  const absl::string_view start = start_after.empty() ? absl::string_view("0") : absl::string_view(start_after);
+  absl::StatusOr<ReplyPtr> reply =
+      Send(Command{"XGROUP", "CREATE", log, group, start, "MKSTREAM"}, /*may_repeat=*/true);
+  if (!reply.ok()) return reply.status();
+  if ((*reply)->type == REDIS_REPLY_ERROR) {
+    if (absl::StartsWith(ReplyText(**reply), "BUSYGROUP")) return absl::OkStatus();
+    return ReplyErrorStatus("XGROUP CREATE", **reply);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<LogEntry>> RedisStore::LogGroupRead(const std::string& log, const std::string& group,
+                                                               const std::string& consumer, int limit,
+                                                               absl::Duration block) {
+  if (absl::Status status = CheckLogGroupConsumer(group, consumer, limit); !status.ok()) return status;
+  Command read{"XREADGROUP", "GROUP", group, consumer, "COUNT"};
+  read.AddOwned(absl::StrCat(limit));
+  absl::Duration wait = absl::ZeroDuration();
+  if (block > absl::ZeroDuration()) {
+    // BLOCK 0 means "forever" to Redis: never send it. Whole milliseconds, rounded up.
+    wait = absl::Ceil(std::min(block, kMaxLogGroupBlock), absl::Milliseconds(1));
+    read.Add("BLOCK").AddOwned(absl::StrCat(absl::ToInt64Milliseconds(wait)));
+  }
+  read.Add("STREAMS").Add(log).Add(">");
+  // Not repeated blindly: entries delivered by a lost reply stay pending and come back by a claim.
+  absl::StatusOr<ReplyPtr> reply = Send(read, /*may_repeat=*/false, wait);
+  if (!reply.ok()) return reply.status();
+  const redisReply& streams = **reply;
+  std::vector<LogEntry> out;
+  if (streams.type == REDIS_REPLY_ERROR) return GroupErrorStatus("XREADGROUP", streams);
+  if (streams.type == REDIS_REPLY_NIL) return out;  // nothing new (within `block`)
+  // [[log, [entry...]]]
+  if (streams.type != REDIS_REPLY_ARRAY || streams.elements != 1 ||
+      streams.element[0]->type != REDIS_REPLY_ARRAY || streams.element[0]->elements != 2) {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": XREADGROUP returned an unexpected reply"));
+  }
+  if (absl::Status status = AppendLogEntries(log, "XREADGROUP", *streams.element[0]->element[1], out);
+      !status.ok()) {
+    return status;
+  }
   return out;
+}
+
+absl::StatusOr<std::vector<LogEntry>> RedisStore::LogGroupClaim(const std::string& log, const std::string& group,
+                                                                const std::string& consumer,
+                                                                absl::Duration min_idle, int limit) {
+  if (absl::Status status = CheckLogGroupConsumer(group, consumer, limit); !status.ok()) return status;
+  const std::string idle_ms = absl::StrCat(std::max<int64_t>(0, absl::ToInt64Milliseconds(min_idle)));
+  std::vector<LogEntry> out;
+  std::string cursor = "0-0";
+  do {
+    Command claim{"XAUTOCLAIM", log, group, consumer, idle_ms, cursor, "COUNT"};
+    claim.AddOwned(absl::StrCat(limit - static_cast<int>(out.size())));
+    absl::StatusOr<ReplyPtr> reply = Send(claim, /*may_repeat=*/false);
+    if (!reply.ok()) return reply.status();
+    const redisReply& array = **reply;
+    if (array.type == REDIS_REPLY_ERROR) return GroupErrorStatus("XAUTOCLAIM", array);
+    // [next cursor, [entry...]] (Redis 7 adds [deleted id...], which it already dropped from the
+    // pending list).
+    if (array.type != REDIS_REPLY_ARRAY || array.elements < 2 || array.element[0]->type != REDIS_REPLY_STRING) {
+      return absl::InternalError(absl::StrCat("redis ", endpoint_, ": XAUTOCLAIM returned an unexpected reply"));
+    }
+    if (absl::Status status = AppendLogEntries(log, "XAUTOCLAIM", *array.element[1], out); !status.ok()) {
+      return status;
+    }
+    cursor = std::string(ReplyText(*array.element[0]));
+  } while (cursor != "0-0" && static_cast<int>(out.size()) < limit);
+  return out;
+}
+
+absl::Status RedisStore::LogGroupAck(const std::string& log, const std::string& group,
+                                     absl::Span<const std::string> ids) {
+  if (absl::Status status = CheckLogGroupName(group); !status.ok()) return status;
+  if (absl::Status status = CheckLogEntryIds(ids); !status.ok()) return status;
+  if (ids.empty()) return absl::OkStatus();
+  Command ack{"XACK", log, group};
+  for (const std::string& id : ids) ack.Add(id);
+  return Call(ack, /*may_repeat=*/true).status();
+}
+
+absl::StatusOr<LogGroupInfo> RedisStore::GetLogGroupInfo(const std::string& log, const std::string& group) {
+  if (absl::Status status = CheckLogGroupName(group); !status.ok()) return status;
+  absl::StatusOr<ReplyPtr> reply = Send(Command{"XINFO", "GROUPS", log}, /*may_repeat=*/true);
+  if (!reply.ok()) return reply.status();
+  const redisReply& groups = **reply;
+  if (groups.type == REDIS_REPLY_ERROR) return GroupErrorStatus("XINFO GROUPS", groups);
+  if (groups.type != REDIS_REPLY_ARRAY) {
+    return absl::InternalError(absl::StrCat("redis ", endpoint_, ": XINFO GROUPS returned an unexpected reply"));
+  }
+  for (size_t g = 0; g < groups.elements; ++g) {
+    // Each group is [field, value, ...].
+    const redisReply& fields = *groups.element[g];
+    if (fields.type != REDIS_REPLY_ARRAY || fields.elements % 2 != 0) {
+      return absl::InternalError(absl::StrCat("redis ", endpoint_, ": XINFO GROUPS returned a bad group"));
+    }
+    absl::flat_hash_map<absl::string_view, const redisReply*> by_name;
+    for (size_t i = 0; i + 1 < fields.elements; i += 2) {
+      if (fields.element[i]->type == REDIS_REPLY_STRING) by_name[ReplyText(*fields.element[i])] = fields.element[i + 1];
+    }
+    auto name = by_name.find("name");
+    if (name == by_name.end() || name->second->type != REDIS_REPLY_STRING || ReplyText(*name->second) != group) {
+      continue;
+    }
+    auto pending = by_name.find("pending");
+    auto last = by_name.find("last-delivered-id");
+    if (pending == by_name.end() || pending->second->type != REDIS_REPLY_INTEGER || last == by_name.end() ||
+        last->second->type != REDIS_REPLY_STRING) {
+      return absl::InternalError(absl::StrCat("redis ", endpoint_, ": XINFO GROUPS returned a bad group"));
+    }
+    LogGroupInfo info;
+    info.pending = static_cast<int64_t>(pending->second->integer);
+    info.last_delivered_id = std::string(ReplyText(*last->second));
+    auto lag = by_name.find("lag");  // Redis 7; nil when it cannot tell
+    info.lag = lag != by_name.end() && lag->second->type == REDIS_REPLY_INTEGER
+                   ? static_cast<int64_t>(lag->second->integer)
+                   : -1;
+    return info;
+  }
+  return absl::NotFoundError(absl::StrCat("redis ", endpoint_, ": no consumer group \"", absl::CHexEscape(group),
+                                          "\" on log \"", absl::CHexEscape(log), "\""));
 }
 
 absl::StatusOr<int64_t> RedisStore::MemoryUsage(const std::string& key) {
@@ -819,22 +962,44 @@ absl::Status RedisStore::FlushDb() {
   return status;
 }
 
-absl::StatusOr<RedisStore::ReplyPtr> RedisStore::Call(const Command& command, bool may_repeat) {
-  absl::StatusOr<std::vector<ReplyPtr>> replies = RoundTrip(absl::MakeConstSpan(&command, 1), may_repeat);
+absl::StatusOr<RedisStore::ReplyPtr> RedisStore::Send(const Command& command, bool may_repeat,
+                                                      absl::Duration extra_wait) {
+  absl::StatusOr<std::vector<ReplyPtr>> replies =
+      RoundTrip(absl::MakeConstSpan(&command, 1), may_repeat, extra_wait);
   if (!replies.ok()) return replies.status();
-  ReplyPtr reply = std::move(replies->front());
-  if (reply->type == REDIS_REPLY_ERROR) {
-    return ReplyErrorStatus(absl::string_view(command.argv()[0], command.lengths()[0]), *reply);
+  return std::move(replies->front());
+}
+
+absl::StatusOr<RedisStore::ReplyPtr> RedisStore::Call(const Command& command, bool may_repeat) {
+  absl::StatusOr<ReplyPtr> reply = Send(command, may_repeat);
+  if (!reply.ok()) return reply.status();
+  if ((*reply)->type == REDIS_REPLY_ERROR) {
+    return ReplyErrorStatus(absl::string_view(command.argv()[0], command.lengths()[0]), **reply);
   }
   return reply;
 }
 
 absl::StatusOr<std::vector<RedisStore::ReplyPtr>> RedisStore::RoundTrip(absl::Span<const Command> commands,
-                                                                        bool may_repeat) {
+                                                                        bool may_repeat,
+                                                                        absl::Duration extra_wait) {
+  const bool extended = extra_wait > absl::ZeroDuration();
   for (int attempt = 0;; ++attempt) {
     absl::StatusOr<Lease> lease = Acquire();
     if (!lease.ok()) return lease.status();
-    absl::StatusOr<std::vector<ReplyPtr>> replies = RoundTripOnce(lease->context.get(), commands);
+    redisContext* context = lease->context.get();
+    absl::StatusOr<std::vector<ReplyPtr>> replies;
+    // A blocking command: its connection waits longer for this one reply, then goes back to the pool
+    // with the normal timeout (a connection whose timeout cannot be set back is not pooled again).
+    if (extended && redisSetTimeout(context, absl::ToTimeval(options_.command_timeout + extra_wait)) != REDIS_OK) {
+      replies = absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": cannot set timeout: ", context->errstr));
+    } else {
+      replies = RoundTripOnce(context, commands, extra_wait);
+      if (extended && replies.ok() &&
+          redisSetTimeout(context, absl::ToTimeval(options_.command_timeout)) != REDIS_OK) {
+        Release(*std::move(lease), /*healthy=*/false);
+        return replies;
+      }
+    }
     // A pooled connection that Redis closed meanwhile (restart, idle timeout, failover) fails on
     // first use although Redis may be fine; one more try on a fresh connection tells the two apart.
     // Not after a timeout: Redis may still run the command, and the caller has waited long enough.
@@ -851,7 +1016,7 @@ absl::StatusOr<std::vector<RedisStore::ReplyPtr>> RedisStore::RoundTrip(absl::Sp
 }
 
 absl::StatusOr<std::vector<RedisStore::ReplyPtr>> RedisStore::RoundTripOnce(
-    redisContext* context, absl::Span<const Command> commands) {
+    redisContext* context, absl::Span<const Command> commands, absl::Duration extra_wait) {
   ScopedSigpipeBlock no_sigpipe;
   for (const Command& command : commands) {
     if (redisAppendCommandArgv(context, command.argc(), command.argv(), command.lengths()) != REDIS_OK) {
@@ -870,7 +1035,7 @@ absl::StatusOr<std::vector<RedisStore::ReplyPtr>> RedisStore::RoundTripOnce(
       }
       if (TimedOut(*context)) {
         return absl::UnavailableError(absl::StrCat("redis ", endpoint_, ": no reply within ",
-                                                   absl::FormatDuration(options_.command_timeout)));
+                                                   absl::FormatDuration(options_.command_timeout + extra_wait)));
       }
       return absl::UnavailableError(absl::StrCat(
           "redis ", endpoint_, ": connection failed: ", error.empty() ? "unknown error" : error));

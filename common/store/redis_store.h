@@ -124,6 +124,29 @@ class RedisStore final : public Store {
   absl::StatusOr<std::vector<LogEntry>> LogRead(const std::string& log, const std::string& after,
                                                 int limit) override;
   absl::StatusOr<std::string> LogLastId(const std::string& log) override;
+  // XGROUP CREATE ... MKSTREAM (BUSYGROUP, the group exists already, is OK).
+  absl::Status LogGroupCreate(const std::string& log, const std::string& group,
+                              const std::string& start_after) override;
+  // XREADGROUP ... STREAMS log >, with BLOCK <ms> only for a positive `block` (Redis's BLOCK 0 would
+  // wait forever; `block` is rounded up to whole milliseconds and capped at kMaxLogGroupBlock). A
+  // blocking read holds one pooled connection for up to `block`, with that connection's socket read
+  // timeout raised to block + command_timeout for the call and set back before it returns to the
+  // pool: each concurrent blocking reader takes one of the pool_size connections, so keep them well
+  // below pool_size (a few per process is the intended use; others wait pool_wait_timeout at most).
+  absl::StatusOr<std::vector<LogEntry>> LogGroupRead(const std::string& log, const std::string& group,
+                                                     const std::string& consumer, int limit,
+                                                     absl::Duration block) override;
+  // XAUTOCLAIM from 0-0, following the cursor until `limit` entries or the end of the pending list
+  // (one round trip per step; not repeated blindly, a lost reply's claims come back after min_idle).
+  absl::StatusOr<std::vector<LogEntry>> LogGroupClaim(const std::string& log, const std::string& group,
+                                                      const std::string& consumer, absl::Duration min_idle,
+                                                      int limit) override;
+  // XACK.
+  absl::Status LogGroupAck(const std::string& log, const std::string& group,
+                           absl::Span<const std::string> ids) override;
+  // XINFO GROUPS (lag is -1 where Redis reports none, or before Redis 7).
+  absl::StatusOr<LogGroupInfo> GetLogGroupInfo(const std::string& log, const std::string& group) override;
+  static constexpr absl::Duration kMaxLogGroupBlock = absl::Hours(1);
 
   // Bytes Redis spends on `key` (MEMORY USAGE key SAMPLES 0); NOT_FOUND for a missing key. For tests
   // and benchmarks of the record layout.
@@ -159,10 +182,16 @@ class RedisStore final : public Store {
 
   // Sends `commands` as one pipeline and returns one reply per command, in order (error replies
   // included; the caller interprets them). `may_repeat`: the commands are safe to send twice, so a
-  // reused connection found closed is retried once on a fresh one.
-  absl::StatusOr<std::vector<ReplyPtr>> RoundTrip(absl::Span<const Command> commands, bool may_repeat);
-  absl::StatusOr<std::vector<ReplyPtr>> RoundTripOnce(redisContext* context,
-                                                      absl::Span<const Command> commands);
+  // reused connection found closed is retried once on a fresh one. `extra_wait`: how much longer than
+  // command_timeout a reply may take (a blocking command); the connection's socket timeouts are
+  // raised by that much for this round trip only.
+  absl::StatusOr<std::vector<ReplyPtr>> RoundTrip(absl::Span<const Command> commands, bool may_repeat,
+                                                  absl::Duration extra_wait = absl::ZeroDuration());
+  absl::StatusOr<std::vector<ReplyPtr>> RoundTripOnce(redisContext* context, absl::Span<const Command> commands,
+                                                      absl::Duration extra_wait = absl::ZeroDuration());
+  // Single command; its reply as it is, error replies included.
+  absl::StatusOr<ReplyPtr> Send(const Command& command, bool may_repeat,
+                                absl::Duration extra_wait = absl::ZeroDuration());
   // Single command, reply errors turned into a status.
   absl::StatusOr<ReplyPtr> Call(const Command& command, bool may_repeat);
 
@@ -179,6 +208,12 @@ class RedisStore final : public Store {
   void NoteSuccess();
 
   absl::Status ReplyErrorStatus(absl::string_view what, const redisReply& reply) const;
+  // ReplyErrorStatus, but NOT_FOUND for a missing consumer group or log (NOGROUP, "no such key").
+  absl::Status GroupErrorStatus(absl::string_view what, const redisReply& reply) const;
+  // Appends the entries of an XRANGE-style reply ([id, [field, value]] each) of `log` to `out`; nil
+  // entries (deleted meanwhile, as XAUTOCLAIM on Redis 6.2 reports them) are skipped.
+  absl::Status AppendLogEntries(const std::string& log, absl::string_view what, const redisReply& array,
+                                std::vector<LogEntry>& out) const;
   // Parses an MGET reply for `keys`.
   absl::StatusOr<std::vector<std::optional<Record>>> ParseRecords(absl::Span<const std::string> keys,
                                                                   const redisReply& array) const;

@@ -1,5 +1,5 @@
 // RedisStore behaviour only a real Redis shows: outages (server gone, server hung), recovery without
-// a restart of the client, the record layout's memory cost, and URL parsing. The Store contract
+// a restart of the client, blocking reads outlasting the command timeout, the record layout's memory cost, and URL parsing. The Store contract
 // itself is in store_contract_test.cc.
 
 #include <iostream>
@@ -142,6 +142,27 @@ TEST_F(RedisStoreTest, HungRedisTimesOutInsteadOfBlocking) {
   ASSERT_TRUE(server_.Resume().ok());
   const absl::Status recovered = EventuallyOk([&] { return store_->Get({"k"}).status(); });
   EXPECT_TRUE(recovered.ok()) << recovered;
+}
+
+TEST_F(RedisStoreTest, BlockingGroupReadsOutlastTheCommandTimeoutWhichComesBackAfterwards) {
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
+  // The block is five times the command timeout (200 ms): the read's socket waits that much longer.
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::vector<LogEntry>> read = store_->LogGroupRead("feed", "g", "c", 10, absl::Seconds(1));
+  const absl::Duration waited = absl::Now() - start;
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(read->empty());
+  EXPECT_GE(waited, absl::Milliseconds(950));
+
+  // The connection went back to the pool with the normal timeout: against a hung Redis, a plain call
+  // on it gives up after ~200 ms, not after the 1.2 s the blocking read was allowed.
+  ASSERT_TRUE(server_.Pause().ok());
+  const absl::Time hung = absl::Now();
+  absl::StatusOr<std::vector<std::optional<Record>>> got = store_->Get({"k"});
+  const absl::Duration elapsed = absl::Now() - hung;
+  ASSERT_TRUE(server_.Resume().ok());
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kUnavailable) << got.status();
+  EXPECT_LT(elapsed, absl::Milliseconds(700));
 }
 
 TEST_F(RedisStoreTest, ConnectFailsFastWhenNothingListens) {

@@ -3,12 +3,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 
 namespace steward {
@@ -83,6 +85,26 @@ struct ScheduledItem {
 // Whether `id` has the form of a log entry id, "<number>-<number>" (digits only, each at most 20 of
 // them). Services check cursors that callers hand back with it before passing them to LogRead.
 bool IsLogEntryId(absl::string_view id);
+
+// A log entry id split into its two numbers, or nullopt when `id` fails IsLogEntryId or a number does
+// not fit in 64 bits (no store can hold such an entry).
+std::optional<std::pair<uint64_t, uint64_t>> ParseLogEntryId(absl::string_view id);
+
+// What a consumer group (Store::LogGroupCreate) knows about its log (Redis XINFO GROUPS).
+struct LogGroupInfo {
+  // Entries delivered to some consumer of the group and not acknowledged yet.
+  int64_t pending = 0;
+  // Entries after the group's last delivered id, not delivered yet; -1 when the backend cannot tell
+  // (Redis after deletions, or for a group started at an arbitrary id before its first read).
+  int64_t lag = 0;
+  std::string last_delivered_id;
+};
+
+// Argument checks shared by the Store implementations of the consumer-group calls: INVALID_ARGUMENT
+// for an empty group (or consumer) name, a limit below 1, or an id that ParseLogEntryId rejects.
+absl::Status CheckLogGroupName(absl::string_view group);
+absl::Status CheckLogGroupConsumer(absl::string_view group, absl::string_view consumer, int limit);
+absl::Status CheckLogEntryIds(absl::Span<const std::string> ids);
 
 // One write of Store::Put. With `expected_version` set, the write happens only if the key's current
 // version equals it (0 = the key must be absent); otherwise it happens unconditionally. It also
@@ -198,6 +220,44 @@ class Store {
   // The id of the newest entry of `log`, or "" when it has none: a cursor for reading only what comes
   // next.
   virtual absl::StatusOr<std::string> LogLastId(const std::string& log) = 0;
+
+  // Consumer groups on logs (Redis XGROUP / XREADGROUP / XAUTOCLAIM / XACK): several consumers share
+  // the work of following a log, each entry going to one of them, at least once. An entry read by a
+  // consumer stays pending in its group until acknowledged; one whose consumer died is taken over by
+  // another with LogGroupClaim. Each group follows the whole log independently of other groups and of
+  // LogRead. All of these: INVALID_ARGUMENT for an empty group or consumer name, a limit below 1, or
+  // an id that ParseLogEntryId rejects.
+
+  // Creates `group` on `log` if it does not exist (creating the log empty if missing), delivering the
+  // entries after the id `start_after` ("" = from the oldest entry kept). An existing group is left as
+  // it is (OK).
+  virtual absl::Status LogGroupCreate(const std::string& log, const std::string& group,
+                                      const std::string& start_after) = 0;
+
+  // Up to `limit` entries never delivered to the group, oldest first, now pending for `consumer`
+  // (XREADGROUP ... >). When there are none, waits up to `block` for one to be appended (zero or
+  // negative: does not wait). NOT_FOUND if the group (or the log) does not exist. A blocking read
+  // holds a backend connection while it waits (see RedisStore).
+  virtual absl::StatusOr<std::vector<LogEntry>> LogGroupRead(const std::string& log, const std::string& group,
+                                                             const std::string& consumer, int limit,
+                                                             absl::Duration block) = 0;
+
+  // Takes over up to `limit` entries pending (for any consumer, `consumer` included) for at least
+  // `min_idle` since their last delivery, oldest first, and hands them to `consumer` as if delivered
+  // now (XAUTOCLAIM). Entries trimmed from the log meanwhile leave the pending list and are not
+  // returned. NOT_FOUND if the group does not exist.
+  virtual absl::StatusOr<std::vector<LogEntry>> LogGroupClaim(const std::string& log, const std::string& group,
+                                                              const std::string& consumer,
+                                                              absl::Duration min_idle, int limit) = 0;
+
+  // Acknowledges entries of the group (XACK): they leave its pending list for good. Ids not pending
+  // (and a group or log that does not exist) are ignored.
+  virtual absl::Status LogGroupAck(const std::string& log, const std::string& group,
+                                   absl::Span<const std::string> ids) = 0;
+
+  // The group's pending count, lag and last delivered id (XINFO GROUPS). NOT_FOUND if the group (or
+  // the log) does not exist.
+  virtual absl::StatusOr<LogGroupInfo> GetLogGroupInfo(const std::string& log, const std::string& group) = 0;
 };
 
 // Wraps an account id in a Redis Cluster hash tag, "{id}", so that all keys of one account live in one

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -16,6 +17,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/store/memory_store.h"
 #include "common/store/redis_store.h"
 #include "common/store/store.h"
@@ -719,31 +722,330 @@ TEST_P(StoreContractTest, LogLastIdIsACursorForWhatComesNext) {
   EXPECT_EQ((*next)[0].bytes, "entry-next");
 }
 
+// Runs `workers` threads, each calling take(its number) until that returns nothing, and returns all
+// they took.
+std::vector<std::string> TakeConcurrently(int workers, const std::function<std::vector<std::string>(int)>& take) {
+  std::vector<std::vector<std::string>> got(workers);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < workers; ++w) {
+    threads.emplace_back([&, w] {
+      for (std::vector<std::string> taken = take(w); !taken.empty(); taken = take(w)) {
+        got[w].insert(got[w].end(), taken.begin(), taken.end());
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  std::vector<std::string> all;
+  for (const auto& g : got) all.insert(all.end(), g.begin(), g.end());
+  return all;
+}
+
 TEST_P(StoreContractTest, ConcurrentClaimersNeverGetTheSameMember) {
   const int64_t t0 = 1'795'000'000'000;
   std::vector<ScheduledItem> items;
   for (int i = 0; i < 300; ++i) items.push_back(ScheduledItem{absl::StrCat("m", i), t0 + i});
   ASSERT_TRUE(store_->ScheduleAdd("work", items).ok());
-  std::vector<std::vector<std::string>> got(4);
-  std::vector<std::thread> claimers;
-  for (int c = 0; c < 4; ++c) {
-    claimers.emplace_back([&, c] {
-      for (;;) {
-        auto claimed = store_->ScheduleClaim("work", t0 + 1'000, 60'000, 7);
-        if (!claimed.ok() || claimed->empty()) return;
-        for (const ScheduledItem& item : *claimed) got[c].push_back(item.member);
-      }
-    });
+  const std::vector<std::string> got = TakeConcurrently(4, [&](int) {
+    std::vector<std::string> members;
+    auto claimed = store_->ScheduleClaim("work", t0 + 1'000, 60'000, 7);
+    if (claimed.ok()) {
+      for (const ScheduledItem& item : *claimed) members.push_back(item.member);
+    }
+    return members;
+  });
+  EXPECT_EQ(got.size(), 300u);  // each exactly once
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()).size(), 300u);
+}
+
+// Consumer groups on logs.
+
+// Appends each of `bytes` to `log`, one write each, and returns their ids.
+std::vector<std::string> AppendAll(Store& store, const std::string& log, const std::vector<std::string>& bytes,
+                                   int64_t max_entries = 1'000'000) {
+  std::vector<std::string> ids;
+  for (const std::string& b : bytes) {
+    Write write = PlainWrite("{w}:k", "v");
+    write.log_appends = {Entry(log, b, max_entries)};
+    absl::StatusOr<std::vector<bool>> applied = store.Put({&write, 1});
+    EXPECT_TRUE(applied.ok()) << applied.status();
   }
-  for (std::thread& t : claimers) t.join();
-  std::set<std::string> all;
-  size_t total = 0;
-  for (const auto& g : got) {
-    total += g.size();
-    all.insert(g.begin(), g.end());
+  absl::StatusOr<std::vector<LogEntry>> all = store.LogRead(log, "", 1'000'000);
+  EXPECT_TRUE(all.ok()) << all.status();
+  if (all.ok()) {
+    for (const LogEntry& entry : *all) ids.push_back(entry.id);
   }
-  EXPECT_EQ(total, 300u);  // each exactly once
-  EXPECT_EQ(all.size(), 300u);
+  return ids;
+}
+
+std::vector<std::string> Ids(const std::vector<LogEntry>& entries) {
+  std::vector<std::string> out;
+  for (const LogEntry& entry : entries) out.push_back(entry.id);
+  return out;
+}
+
+// The group's info; a failure fails the test (and gives an info that matches nothing real).
+LogGroupInfo InfoOf(Store& store, const std::string& log, const std::string& group) {
+  absl::StatusOr<LogGroupInfo> info = store.GetLogGroupInfo(log, group);
+  EXPECT_TRUE(info.ok()) << info.status();
+  return info.ok() ? *info : LogGroupInfo{-1, -2, "failed"};
+}
+
+std::vector<std::string> Numbered(const std::string& prefix, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back(absl::StrCat(prefix, i));
+  return out;
+}
+
+TEST_P(StoreContractTest, LogGroupCreateMakesTheLogAndIsIdempotent) {
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
+  // The log exists now, empty.
+  absl::StatusOr<std::string> last = store_->LogLastId("feed");
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(*last, "");
+  LogGroupInfo info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 0);
+  EXPECT_EQ(info.lag, 0);
+  EXPECT_EQ(info.last_delivered_id, "0-0");
+
+  const std::vector<std::string> ids = AppendAll(*store_, "feed", {"a", "b"});
+  auto read = store_->LogGroupRead("feed", "g", "c1", 1, absl::ZeroDuration());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(Bytes(*read), ElementsAre("a"));
+  // Creating it again, from anywhere, leaves it as it is.
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "g", ids[1]).ok());
+  info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 1);
+  EXPECT_EQ(info.lag, 1);
+  EXPECT_EQ(info.last_delivered_id, ids[0]);
+  read = store_->LogGroupRead("feed", "g", "c1", 10, absl::ZeroDuration());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(Bytes(*read), ElementsAre("b"));
+}
+
+TEST_P(StoreContractTest, ConsumersOfAGroupShareItsEntriesAndEachGroupGetsThemAll) {
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "a", "").ok());
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "b", "").ok());
+  const std::vector<std::string> ids = AppendAll(*store_, "feed", Numbered("e", 6));
+  ASSERT_EQ(ids.size(), 6u);
+
+  auto first = store_->LogGroupRead("feed", "a", "c1", 4, absl::ZeroDuration());
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto second = store_->LogGroupRead("feed", "a", "c2", 10, absl::ZeroDuration());
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_THAT(Bytes(*first), ElementsAre("e0", "e1", "e2", "e3"));
+  EXPECT_THAT(Bytes(*second), ElementsAre("e4", "e5"));
+  std::vector<std::string> together = Ids(*first);
+  for (const std::string& id : Ids(*second)) together.push_back(id);
+  EXPECT_EQ(together, ids);
+  auto none = store_->LogGroupRead("feed", "a", "c1", 10, absl::ZeroDuration());
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_THAT(*none, ::testing::IsEmpty());
+
+  // Group b has seen nothing of what group a read.
+  auto all = store_->LogGroupRead("feed", "b", "c1", 100, absl::ZeroDuration());
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(Ids(*all), ids);
+  EXPECT_THAT(Bytes(*all), ElementsAre("e0", "e1", "e2", "e3", "e4", "e5"));
+}
+
+TEST_P(StoreContractTest, ConcurrentConsumersOfAGroupGetEachEntryOnce) {
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
+  const std::vector<std::string> ids = AppendAll(*store_, "feed", Numbered("e", 200));
+  const std::vector<std::string> got = TakeConcurrently(3, [&](int consumer) {
+    auto read = store_->LogGroupRead("feed", "g", absl::StrCat("c", consumer), 7, absl::ZeroDuration());
+    return read.ok() ? Ids(*read) : std::vector<std::string>();
+  });
+  EXPECT_EQ(got.size(), 200u);  // each exactly once
+  EXPECT_EQ(std::set<std::string>(got.begin(), got.end()), std::set<std::string>(ids.begin(), ids.end()));
+}
+
+TEST_P(StoreContractTest, UnacknowledgedEntriesAreClaimedByAnotherConsumerOnceIdleLongEnough) {
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
+  const std::vector<std::string> ids = AppendAll(*store_, "feed", {"a", "b", "c"});
+  auto read = store_->LogGroupRead("feed", "g", "dead", 10, absl::ZeroDuration());
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->size(), 3u);
+  ASSERT_TRUE(store_->LogGroupAck("feed", "g", {ids[0]}).ok());
+
+  // Not idle for an hour yet.
+  auto early = store_->LogGroupClaim("feed", "g", "c2", absl::Hours(1), 10);
+  ASSERT_TRUE(early.ok()) << early.status();
+  EXPECT_THAT(*early, ::testing::IsEmpty());
+
+  auto one = store_->LogGroupClaim("feed", "g", "c2", absl::ZeroDuration(), 1);
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_THAT(Bytes(*one), ElementsAre("b"));
+  auto claimed = store_->LogGroupClaim("feed", "g", "c3", absl::ZeroDuration(), 10);
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_THAT(Bytes(*claimed), ElementsAre("b", "c"));
+  EXPECT_EQ(Ids(*claimed), (std::vector<std::string>{ids[1], ids[2]}));
+  // A claim is a fresh delivery: not idle for an hour either.
+  auto again = store_->LogGroupClaim("feed", "g", "c2", absl::Hours(1), 10);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT(*again, ::testing::IsEmpty());
+  // Claiming neither acknowledges nor delivers anything new.
+  LogGroupInfo info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 2);
+  EXPECT_EQ(info.lag, 0);
+
+  ASSERT_TRUE(store_->LogGroupAck("feed", "g", {ids[1], ids[2], ids[0], "123-0"}).ok());
+  auto after_ack = store_->LogGroupClaim("feed", "g", "c2", absl::ZeroDuration(), 10);
+  ASSERT_TRUE(after_ack.ok()) << after_ack.status();
+  EXPECT_THAT(*after_ack, ::testing::IsEmpty());
+}
+
+TEST_P(StoreContractTest, AckLeavesPendingAndLagCountsWhatWasNotDelivered) {
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
+  const std::vector<std::string> ids = AppendAll(*store_, "feed", Numbered("e", 5));
+  LogGroupInfo info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 0);
+  EXPECT_EQ(info.lag, 5);
+
+  auto read = store_->LogGroupRead("feed", "g", "c1", 2, absl::ZeroDuration());
+  ASSERT_TRUE(read.ok()) << read.status();
+  info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 2);
+  EXPECT_EQ(info.lag, 3);
+  EXPECT_EQ(info.last_delivered_id, ids[1]);
+
+  ASSERT_TRUE(store_->LogGroupAck("feed", "g", {ids[0]}).ok());
+  ASSERT_TRUE(store_->LogGroupAck("feed", "g", {ids[0]}).ok());  // twice is fine
+  ASSERT_TRUE(store_->LogGroupAck("feed", "g", {}).ok());
+  info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 1);
+  EXPECT_EQ(info.lag, 3);
+
+  read = store_->LogGroupRead("feed", "g", "c2", 10, absl::ZeroDuration());
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->size(), 3u);
+  info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 4);
+  EXPECT_EQ(info.lag, 0);
+  EXPECT_EQ(info.last_delivered_id, ids[4]);
+  // Another group's acknowledgements are its own.
+  ASSERT_TRUE(store_->LogGroupAck("feed", "other", {ids[1]}).ok());
+  info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 4);
+}
+
+TEST_P(StoreContractTest, LogGroupStartsAfterTheGivenEntry) {
+  const std::vector<std::string> ids = AppendAll(*store_, "feed", {"old1", "old2", "old3"});
+  ASSERT_EQ(ids.size(), 3u);
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "mid", ids[1]).ok());
+  absl::StatusOr<std::string> last = store_->LogLastId("feed");
+  ASSERT_TRUE(last.ok()) << last.status();
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "new", *last).ok());
+  AppendAll(*store_, "feed", {"new1"});
+
+  auto mid = store_->LogGroupRead("feed", "mid", "c", 10, absl::ZeroDuration());
+  ASSERT_TRUE(mid.ok()) << mid.status();
+  EXPECT_THAT(Bytes(*mid), ElementsAre("old3", "new1"));
+  auto fresh = store_->LogGroupRead("feed", "new", "c", 10, absl::ZeroDuration());
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  EXPECT_THAT(Bytes(*fresh), ElementsAre("new1"));
+  // "0-0" is before everything, like "".
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "zero", "0-0").ok());
+  auto zero = store_->LogGroupRead("feed", "zero", "c", 10, absl::ZeroDuration());
+  ASSERT_TRUE(zero.ok()) << zero.status();
+  EXPECT_THAT(Bytes(*zero), ElementsAre("old1", "old2", "old3", "new1"));
+}
+
+TEST_P(StoreContractTest, ClaimDropsPendingEntriesTrimmedFromTheLog) {
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
+  AppendAll(*store_, "feed", {"first"});
+  auto read = store_->LogGroupRead("feed", "g", "dead", 10, absl::ZeroDuration());
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_THAT(Bytes(*read), ElementsAre("first"));
+  // Enough newer entries that even Redis's approximate trimming drops the first.
+  AppendAll(*store_, "feed", Numbered("e", 400), 10);
+  absl::StatusOr<std::vector<LogEntry>> oldest = store_->LogRead("feed", "", 1);
+  ASSERT_TRUE(oldest.ok()) << oldest.status();
+  ASSERT_THAT(Bytes(*oldest), ::testing::Not(ElementsAre("first")));
+
+  auto claimed = store_->LogGroupClaim("feed", "g", "c2", absl::ZeroDuration(), 10);
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_THAT(*claimed, ::testing::IsEmpty());
+  LogGroupInfo info = InfoOf(*store_, "feed", "g");
+  EXPECT_EQ(info.pending, 0);
+}
+
+TEST_P(StoreContractTest, BlockingGroupReadReturnsAnEntryAppendedWhileItWaits) {
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
+  std::thread appender([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    AppendAll(*store_, "feed", {"late"});
+  });
+  const absl::Time start = absl::Now();
+  auto read = store_->LogGroupRead("feed", "g", "c", 10, absl::Seconds(1));
+  const absl::Duration waited = absl::Now() - start;
+  appender.join();
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(Bytes(*read), ElementsAre("late"));
+  EXPECT_LT(waited, absl::Milliseconds(900)) << "woke only at the end of the block";
+}
+
+TEST_P(StoreContractTest, BlockingGroupReadOnNothingNewWaitsAboutTheBlockAndZeroDoesNotWait) {
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
+  absl::Time start = absl::Now();
+  auto read = store_->LogGroupRead("feed", "g", "c", 10, absl::Milliseconds(150));
+  absl::Duration waited = absl::Now() - start;
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_THAT(*read, ::testing::IsEmpty());
+  EXPECT_GE(waited, absl::Milliseconds(140));
+  EXPECT_LT(waited, absl::Milliseconds(1000));
+
+  // Zero (and negative) means no wait at all; on Redis "BLOCK 0" would wait forever (and the read
+  // would fail when the socket timeout expires).
+  for (absl::Duration block : {absl::ZeroDuration(), absl::Milliseconds(-5)}) {
+    start = absl::Now();
+    read = store_->LogGroupRead("feed", "g", "c", 10, block);
+    waited = absl::Now() - start;
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_THAT(*read, ::testing::IsEmpty());
+    EXPECT_LT(waited, absl::Milliseconds(100));
+  }
+}
+
+TEST_P(StoreContractTest, LogGroupCallsOnAMissingGroupAreNotFound) {
+  AppendAll(*store_, "feed", {"a"});
+  for (const std::string& log : {std::string("feed"), std::string("no-such-log")}) {
+    EXPECT_EQ(store_->LogGroupRead(log, "g", "c", 10, absl::ZeroDuration()).status().code(),
+              absl::StatusCode::kNotFound)
+        << log;
+    EXPECT_EQ(store_->LogGroupRead(log, "g", "c", 10, absl::Milliseconds(50)).status().code(),
+              absl::StatusCode::kNotFound)
+        << log;
+    EXPECT_EQ(store_->LogGroupClaim(log, "g", "c", absl::ZeroDuration(), 10).status().code(),
+              absl::StatusCode::kNotFound)
+        << log;
+    EXPECT_EQ(store_->GetLogGroupInfo(log, "g").status().code(), absl::StatusCode::kNotFound) << log;
+    // Nothing is pending in a group that does not exist: nothing to acknowledge.
+    EXPECT_TRUE(store_->LogGroupAck(log, "g", {"1-0"}).ok()) << log;
+  }
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "other", "").ok());
+  EXPECT_EQ(store_->GetLogGroupInfo("feed", "g").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreContractTest, LogGroupCallsRejectBadArguments) {
+  ASSERT_TRUE(store_->LogGroupCreate("feed", "g", "").ok());
+  const auto invalid = absl::StatusCode::kInvalidArgument;
+  EXPECT_EQ(store_->LogGroupCreate("feed", "", "").code(), invalid);
+  for (const char* bad : {"x", "1-", "-1", "1-2-3", "99999999999999999999-0"}) {
+    EXPECT_EQ(store_->LogGroupCreate("feed", "g2", bad).code(), invalid) << bad;
+    EXPECT_EQ(store_->LogGroupAck("feed", "g", {std::string("1-0"), std::string(bad)}).code(), invalid) << bad;
+  }
+  EXPECT_EQ(store_->GetLogGroupInfo("feed", "g2").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->LogGroupRead("feed", "", "c", 10, absl::ZeroDuration()).status().code(), invalid);
+  EXPECT_EQ(store_->LogGroupRead("feed", "g", "", 10, absl::ZeroDuration()).status().code(), invalid);
+  EXPECT_EQ(store_->LogGroupClaim("feed", "", "c", absl::ZeroDuration(), 10).status().code(), invalid);
+  EXPECT_EQ(store_->LogGroupClaim("feed", "g", "", absl::ZeroDuration(), 10).status().code(), invalid);
+  for (int limit : {0, -1}) {
+    EXPECT_EQ(store_->LogGroupRead("feed", "g", "c", limit, absl::ZeroDuration()).status().code(), invalid);
+    EXPECT_EQ(store_->LogGroupClaim("feed", "g", "c", absl::ZeroDuration(), limit).status().code(), invalid);
+  }
+  EXPECT_EQ(store_->LogGroupAck("feed", "", {"1-0"}).code(), invalid);
+  EXPECT_EQ(store_->GetLogGroupInfo("feed", "").status().code(), invalid);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreContractTest, ::testing::Values(Backend::kMemory, Backend::kRedis),

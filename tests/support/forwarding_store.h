@@ -54,6 +54,27 @@ class ForwardingStore : public Store {
     return inner_.LogRead(log, after, limit);
   }
   absl::StatusOr<std::string> LogLastId(const std::string& log) override { return inner_.LogLastId(log); }
+  absl::Status LogGroupCreate(const std::string& log, const std::string& group,
+                              const std::string& start_after) override {
+    return inner_.LogGroupCreate(log, group, start_after);
+  }
+  absl::StatusOr<std::vector<LogEntry>> LogGroupRead(const std::string& log, const std::string& group,
+                                                     const std::string& consumer, int limit,
+                                                     absl::Duration block) override {
+    return inner_.LogGroupRead(log, group, consumer, limit, block);
+  }
+  absl::StatusOr<std::vector<LogEntry>> LogGroupClaim(const std::string& log, const std::string& group,
+                                                      const std::string& consumer, absl::Duration min_idle,
+                                                      int limit) override {
+    return inner_.LogGroupClaim(log, group, consumer, min_idle, limit);
+  }
+  absl::Status LogGroupAck(const std::string& log, const std::string& group,
+                           absl::Span<const std::string> ids) override {
+    return inner_.LogGroupAck(log, group, ids);
+  }
+  absl::StatusOr<LogGroupInfo> GetLogGroupInfo(const std::string& log, const std::string& group) override {
+    return inner_.GetLogGroupInfo(log, group);
+  }
 
  private:
   MemoryStore inner_;
