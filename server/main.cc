@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -64,7 +65,17 @@ ABSL_FLAG(bool, segment_maintainer, true,
           "Keep segment membership current in this process (follow the change feed, rebuild on segment "
           "changes); turn off on read-only replicas.");
 ABSL_FLAG(absl::Duration, segment_poll_interval, absl::Milliseconds(200),
-          "How often the segment maintainer and the upsell follower poll the change feed when idle.");
+          "How often the segment maintainer polls the change feed when idle and --feed_wait is 0.");
+ABSL_FLAG(std::string, feed_consumer, "",
+          "This process's consumer name in the consumer groups that follow the account-changes and "
+          "membership-events streams (one name per process; a restart under the same name takes back what "
+          "it had pending). Empty: the host name (on Kubernetes, the pod's name).");
+ABSL_FLAG(absl::Duration, feed_wait, absl::Milliseconds(100),
+          "How long a follower's read waits on an empty stream for a new entry (a blocking XREADGROUP "
+          "holding one Redis connection per followed stream); 0: poll instead.");
+ABSL_FLAG(absl::Duration, feed_reclaim_after, absl::Seconds(30),
+          "A stream entry pending this long with another consumer of the group is presumed lost with it "
+          "and taken over.");
 ABSL_FLAG(absl::Duration, segment_rebuild_interval, absl::Hours(24),
           "How often every account's segments are re-evaluated (for changes that come with time alone).");
 ABSL_FLAG(std::string, store, "memory", "'memory' (embedded, lost on exit) or redis://HOST:PORT/DB.");
@@ -108,6 +119,13 @@ ABSL_FLAG(bool, demo_data, false, "Load a few demo accounts with 60 days of even
 
 namespace steward {
 namespace {
+
+// The default consumer name: on Kubernetes the pod's name, which a restarted container keeps.
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "steward";
+  return name;
+}
 
 absl::StatusOr<std::vector<std::string>> ParseServices(const std::string& flag) {
   // Short names and full names; "all" is every one.
@@ -278,7 +296,10 @@ int Run() {
   config.segmentation_address = absl::GetFlag(FLAGS_segmentation_address);
   config.playbooks_address = absl::GetFlag(FLAGS_playbooks_address);
   config.run_upsell_follower = absl::GetFlag(FLAGS_upsell_follower);
-  config.upsell_poll_interval = absl::GetFlag(FLAGS_segment_poll_interval);
+  config.feed.consumer = absl::GetFlag(FLAGS_feed_consumer);
+  if (config.feed.consumer.empty()) config.feed.consumer = HostName();
+  config.feed.wait = std::max(absl::ZeroDuration(), absl::GetFlag(FLAGS_feed_wait));
+  config.feed.reclaim_after = absl::GetFlag(FLAGS_feed_reclaim_after);
   config.run_maintainer = absl::GetFlag(FLAGS_segment_maintainer);
   config.maintainer.poll_interval = absl::GetFlag(FLAGS_segment_poll_interval);
   config.maintainer.rebuild_interval = absl::GetFlag(FLAGS_segment_rebuild_interval);

@@ -49,6 +49,13 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
 
   std::unique_ptr<StewardServer> server(new StewardServer());
   server->pool_ = std::make_unique<ThreadPool>(config.worker_threads, config.max_queued_calls);
+  server->feed_ = config.feed;
+  if (config.manual_clock != nullptr) {
+    // AdvanceClock drains the followers, and would wait for a read blocked on a quiet feed: on a
+    // manual clock they poll instead.
+    server->feed_.wait = absl::ZeroDuration();
+    server->feed_.poll_interval = std::min(server->feed_.poll_interval, config.playbook_poll_interval);
+  }
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
@@ -114,9 +121,11 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
         store);  // Every replica can re-evaluate an account (after a loyalty change); only a maintainer
                  // replica
     // also follows the change feed in the background.
+    segmentation::MaintainerOptions maintainer = config.maintainer;
+    maintainer.feed = server->feed_;
     server->maintainer_ = std::make_unique<segmentation::MembershipMaintainer>(
         store, clock, *server->scoring_client_, *server->catalog_, *server->loyalty_, *server->history_,
-        config.segmentation_config, config.maintainer);
+        config.segmentation_config, maintainer);
     server->segmentation_ = std::make_unique<segmentation::SegmentationService>(
         store, clock, *server->scoring_client_, *server->catalog_, *server->loyalty_,
         config.segmentation_config, config.portfolio_targets, server->maintainer_.get());
@@ -143,9 +152,7 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
     server->upsell_grpc_ =
         std::make_unique<upsell::UpsellServiceImpl>(*server->upsell_, *server->upsell_pool_);
     builder.RegisterService(server->upsell_grpc_.get());
-    server->upsell_follower_ = std::make_unique<upsell::UpsellFollower>(
-        store, *server->scoring_client_, *server->segmentation_client_, *server->upsell_,
-        config.upsell_poll_interval);
+    server->upsell_follower_ = std::make_unique<upsell::UpsellFollower>(store, *server->upsell_, server->feed_);
   }
   if (host_playbooks) {
     if (absl::Status s = server->StartPlaybooks(config, store, clock, builder); !s.ok()) return s;
@@ -181,6 +188,7 @@ absl::StatusOr<std::unique_ptr<StewardServer>> StewardServer::Start(const Server
     server->playbook_follower_->Start();
   if (server->playbook_runner_ != nullptr) server->playbook_runner_->Start();
   if (server->webhook_dispatcher_ != nullptr) server->webhook_dispatcher_->Start();
+  if (config.metrics != nullptr) server->AddFeedMetrics(*config.metrics);
   grpc::HealthCheckServiceInterface* health = server->server_->GetHealthCheckService();
   for (const std::string& name : config.services) health->SetServingStatus(name, true);
   health->SetServingStatus(true);
@@ -243,7 +251,7 @@ absl::Status StewardServer::StartPlaybooks(const ServerConfig& config, Store& st
       std::make_unique<playbooks::PlaybookServiceImpl>(*playbook_service_, *action_watch_, *playbook_pool_);
   builder.RegisterService(playbook_grpc_.get());
   playbook_follower_ = std::make_unique<playbooks::PlaybookFollower>(
-      store, *scoring_client_, segmentation_client_.get(), *playbook_engine_, config.playbook_poll_interval);
+      store, *playbook_engine_, feed_, /*follow_membership=*/segmentation_client_ != nullptr);
   // On a manual clock, AdvanceClock runs due steps at their own times; a background runner would run
   // them at whatever time the clock shows when it gets to them.
   if (config.run_playbook_runner && config.manual_clock == nullptr) {
@@ -257,6 +265,47 @@ absl::Status StewardServer::StartPlaybooks(const ServerConfig& config, Store& st
     webhook_dispatcher_ = std::make_unique<playbooks::WebhookDispatcher>(
         store, *playbook_engine_, *webhook_sender_, config.playbook_poll_interval, playbook_metrics_.get());
   }
+  return absl::OkStatus();
+}
+
+std::vector<const GroupConsumer*> StewardServer::FeedConsumers() const {
+  std::vector<const GroupConsumer*> out;
+  if (maintainer_ != nullptr) out.push_back(&maintainer_->consumer());
+  if (upsell_follower_ != nullptr) {
+    for (const GroupConsumer* c : upsell_follower_->consumers()) out.push_back(c);
+  }
+  if (playbook_follower_ != nullptr) {
+    for (const GroupConsumer* c : playbook_follower_->consumers()) out.push_back(c);
+  }
+  return out;
+}
+
+void StewardServer::AddFeedMetrics(metrics::MetricsRegistry& registry) {
+  metrics::GaugeFamily& lag = registry.AddGauge(
+      "steward_stream_consumer_lag", "Entries of a stream not yet delivered to this consumer group.",
+      {"stream", "group"});
+  metrics::GaugeFamily& pending = registry.AddGauge(
+      "steward_stream_consumer_pending",
+      "Entries of a stream delivered to this consumer group and not acknowledged yet.", {"stream", "group"});
+  for (const GroupConsumer* consumer : FeedConsumers()) {
+    const GroupConsumer::Options& o = consumer->options();
+    lag.WithLabels({o.log, o.group}).SetCallback([consumer] {
+      return static_cast<double>(consumer->LastInfo().lag);
+    });
+    pending.WithLabels({o.log, o.group}).SetCallback([consumer] {
+      return static_cast<double>(consumer->LastInfo().pending);
+    });
+  }
+}
+
+absl::Status StewardServer::DrainFeeds() {
+  if (maintainer_ != nullptr) {
+    if (absl::Status s = maintainer_->Drain(); !s.ok()) return s;
+  }
+  if (upsell_follower_ != nullptr) {
+    if (absl::Status s = upsell_follower_->Drain(); !s.ok()) return s;
+  }
+  if (playbook_follower_ != nullptr) return playbook_follower_->Drain();
   return absl::OkStatus();
 }
 

@@ -74,15 +74,13 @@ struct ServerConfig {
   // it ("host:port"; empty: in-process). Calls to it use scoring_deadline.
   v1::UpsellConfig upsell_config;
   std::string segmentation_address;
-  // Whether this process evaluates upsell triggers as accounts change (UpsellFollower), and how often
-  // it polls the change feed when idle.
+  // Whether this process evaluates upsell triggers as accounts change (UpsellFollower).
   bool run_upsell_follower = true;
   // Where upsell hands the opportunities it opens over to be presented: the playbook service at
   // `playbooks_address` ("host:port"), or in-process when this process hosts playbooks; empty address
   // and no playbooks here: not handed over. `upsell_offer_playbook` is the playbook they enrol in.
   std::string playbooks_address;
   std::string upsell_offer_playbook = "upsell-offer";
-  absl::Duration upsell_poll_interval = absl::Milliseconds(200);
   // Whether this process keeps membership current (MembershipMaintainer); read-only replicas do not.
   bool run_maintainer = true;
   segmentation::MaintainerOptions maintainer;
@@ -109,6 +107,11 @@ struct ServerConfig {
   // Set when the server runs on a manual clock (the clock passed to Start): ClockService.AdvanceClock
   // moves it, and due steps run from AdvanceClock rather than the background runner.
   ManualClock* manual_clock = nullptr;
+
+  // How this process follows the other services' feeds (the account-changes and membership-events
+  // streams) as a member of each consumer group: its consumer name and how long a read waits.
+  // Copied into maintainer.feed at start.
+  FeedSettings feed;
 };
 
 // A running steward gRPC server: the hosted services, server reflection and the standard health
@@ -125,6 +128,11 @@ class StewardServer {
   // The port of the /metrics endpoint; 0 when there is none.
   int metrics_port() const { return metrics_http_ != nullptr ? metrics_http_->port() : 0; }
 
+  // Handles everything the feeds hold now in every follower this process runs (segmentation, upsell,
+  // playbooks, in that order), without waiting: for tests and tools that need the reactions to what
+  // was recorded before going on.
+  absl::Status DrainFeeds();
+
   // Graceful stop: every health status turns NOT_SERVING first (so load balancers stop sending),
   // then in-flight calls get up to `grace` to finish before the rest are cancelled.
   void Shutdown(absl::Duration grace);
@@ -140,6 +148,12 @@ class StewardServer {
   segmentation::MembershipMaintainer* maintainer() const { return maintainer_.get(); }
 
  private:
+  // How the followers follow their feeds (ServerConfig::feed, adjusted for a manual clock).
+  FeedSettings feed_;
+  // Every consumer group member of this process's followers, and gauges of their lag and pending
+  // entries (steward_stream_consumer_lag / _pending by stream and group).
+  std::vector<const GroupConsumer*> FeedConsumers() const;
+  void AddFeedMetrics(metrics::MetricsRegistry& registry);
   StewardServer() = default;
   // Builds and registers the playbook service and its background workers.
   absl::Status StartPlaybooks(const ServerConfig& config, Store& store, const Clock& clock,

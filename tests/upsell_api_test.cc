@@ -70,7 +70,6 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
     // Most tests call EvaluateAccount themselves and look at what it opened, so the follower (which
     // would evaluate on its own) runs only where a test asks for it.
     config.run_upsell_follower = Follow();
-    config.upsell_poll_interval = absl::Milliseconds(5);
     auto server = StewardServer::Start(config, *store_, clock_, *std::move(models));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);

@@ -1,84 +1,83 @@
 #include "services/playbooks/playbook_follower.h"
 
+#include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-
-#include "common/store/stored_cursor.h"
+#include "common/logging.h"
+#include "services/scoring/keys.h"
+#include "services/segmentation/keys.h"
+#include "steward/v1/scoring_service.pb.h"
+#include "steward/v1/segment.pb.h"
 
 namespace steward::playbooks {
 namespace {
 
-constexpr absl::string_view kChangesCursorKey = "playbook-feed-cursor";
-constexpr absl::string_view kMembershipCursorKey = "playbook-membership-cursor";
-constexpr int kPageSize = 500;
+constexpr char kGroup[] = "playbooks";
+// Where the follower kept its place in each feed before consumer groups.
+constexpr char kLegacyChangesCursor[] = "playbook-feed-cursor";
+constexpr char kLegacyMembershipCursor[] = "playbook-membership-cursor";
+
+// Each account of a page once, in first-seen order, with all its new events.
+class PageOfAccounts {
+ public:
+  PlaybookEngine::ChangedAccount& Note(const std::string& account_id) {
+    auto [it, added] = position_.emplace(account_id, changed_.size());
+    if (added) changed_.push_back({account_id, {}, ""});
+    return changed_[it->second];
+  }
+  const std::vector<PlaybookEngine::ChangedAccount>& changed() const { return changed_; }
+
+ private:
+  std::vector<PlaybookEngine::ChangedAccount> changed_;
+  absl::flat_hash_map<std::string, std::size_t> position_;
+};
 
 }  // namespace
 
-PlaybookFollower::PlaybookFollower(Store& store, const scoring::ScoringClient& scoring,
-                                   const segmentation::SegmentationClient* segmentation,
-                                   PlaybookEngine& engine, absl::Duration poll_interval)
-    : store_(store),
-      scoring_(scoring),
-      segmentation_(segmentation),
-      engine_(engine),
-      loop_("playbook_follower_failed", poll_interval, [this] { return Step(); }) {}
-
-absl::StatusOr<bool> PlaybookFollower::Step() {
-  absl::MutexLock lock(&step_mu_);
-  bool more = false;
-  // Each account of a page once, in first-seen order, with all its new events.
-  std::vector<PlaybookEngine::ChangedAccount> changed;
-  absl::flat_hash_map<std::string, std::size_t> position;
-  auto note = [&](const std::string& id) -> PlaybookEngine::ChangedAccount& {
-    auto [it, added] = position.emplace(id, changed.size());
-    if (added) changed.push_back({id, {}, ""});
-    return changed[it->second];
-  };
-  auto apply = [&]() -> absl::Status {
-    absl::Status s = engine_.OnAccountsChanged(changed);
-    changed.clear();
-    position.clear();
-    return s;  // when not ok, the page is retried
-  };
-
-  const std::string changes_key(kChangesCursorKey);
-  auto after = ReadStoredCursor(store_, changes_key);
-  if (!after.ok()) return after.status();
-  auto changes = scoring_.ListAccountChanges(*after, kPageSize);
-  if (!changes.ok()) return changes.status();
-  if (!changes->changes().empty()) {
-    for (const v1::AccountChange& change : changes->changes()) {
-      PlaybookEngine::ChangedAccount& account = note(change.account_id());
-      account.request_id = change.request_id();
-      account.events.insert(account.events.end(), change.events().begin(), change.events().end());
-    }
-    if (absl::Status s = apply(); !s.ok()) return s;
-    if (absl::Status s = SaveStoredCursor(store_, changes_key, changes->next_page_token()); !s.ok()) return s;
-    more = changes->changes_size() == kPageSize;
+PlaybookFollower::PlaybookFollower(Store& store, PlaybookEngine& engine, const FeedSettings& feed,
+                                   bool follow_membership)
+    : engine_(engine), feeds_("playbook_follower_failed", feed.poll_interval) {
+  feeds_.Add(std::make_unique<GroupConsumer>(store, feed, std::string(scoring::kChangeFeed), kGroup,
+                                             kLegacyChangesCursor),
+             [this](absl::Span<const LogEntry> page) { return OnChanges(page); });
+  if (follow_membership) {
+    feeds_.Add(std::make_unique<GroupConsumer>(store, feed, std::string(segmentation::kMembershipLog), kGroup,
+                                               kLegacyMembershipCursor),
+               [this](absl::Span<const LogEntry> page) { return OnMembership(page); });
   }
-  if (segmentation_ == nullptr) return more;
-  const std::string membership_key(kMembershipCursorKey);
-  auto since = ReadStoredCursor(store_, membership_key);
-  if (!since.ok()) return since.status();
-  auto moved = segmentation_->ListMembershipEvents(*since, kPageSize);
-  if (!moved.ok()) return moved.status();
-  if (!moved->events().empty()) {
-    for (const v1::MembershipEvent& event : moved->events()) note(event.account_id());
-    if (absl::Status s = apply(); !s.ok()) return s;
-    if (absl::Status s = SaveStoredCursor(store_, membership_key, moved->next_page_token()); !s.ok())
-      return s;
-    more = more || moved->events_size() == kPageSize;
-  }
-  return more;
 }
 
-absl::Status PlaybookFollower::Drain() {
-  for (;;) {
-    auto more = Step();
-    if (!more.ok()) return more.status();
-    if (!*more) return absl::OkStatus();
+absl::Status PlaybookFollower::OnChanges(absl::Span<const LogEntry> entries) {
+  PageOfAccounts page;
+  for (const LogEntry& entry : entries) {
+    v1::AccountChange change;
+    if (!change.ParseFromString(entry.bytes)) {
+      // Nothing would ever read it better: skipping it is the only way on.
+      Log(LogLevel::kError, "playbook_feed_entry_corrupt", {{"entry_id", entry.id}});
+      continue;
+    }
+    PlaybookEngine::ChangedAccount& account = page.Note(change.account_id());
+    account.request_id = change.request_id();
+    account.events.insert(account.events.end(), std::make_move_iterator(change.mutable_events()->begin()),
+                          std::make_move_iterator(change.mutable_events()->end()));
   }
+  return engine_.OnAccountsChanged(page.changed());
+}
+
+absl::Status PlaybookFollower::OnMembership(absl::Span<const LogEntry> entries) {
+  PageOfAccounts page;
+  for (const LogEntry& entry : entries) {
+    v1::MembershipEvent event;
+    if (!event.ParseFromString(entry.bytes)) {
+      Log(LogLevel::kError, "playbook_feed_entry_corrupt", {{"entry_id", entry.id}});
+      continue;
+    }
+    page.Note(event.account_id()).request_id = event.request_id();
+  }
+  return engine_.OnAccountsChanged(page.changed());
 }
 
 }  // namespace steward::playbooks

@@ -1,44 +1,41 @@
 #pragma once
 
-#include <string>
+#include <vector>
 
-#include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "common/step_loop.h"
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "common/store/feed_follower.h"
 #include "common/store/store.h"
 #include "services/playbooks/engine/playbook_engine.h"
-#include "services/scoring/scoring_client.h"
-#include "services/segmentation/segmentation_client.h"
 
 namespace steward::playbooks {
 
-// Feeds the playbook engine every change of every account: it follows the scoring service's change feed
-// (new events, upserts) and the segmentation service's membership events, and calls
-// PlaybookEngine::OnAccountsChanged once per page (each account once, with its new events in order).
-// Triggers enrol, exit criteria end enrolments and awaited events end waits from here. Its place in each
-// feed is kept in the store; the engine's handling is idempotent, so a page repeated after a crash is
-// harmless.
+// Feeds the playbook engine every change of every account. It follows two streams as consumer group
+// "playbooks": the scoring service's account changes (new events, upserts) and, when segmentation
+// runs, its membership events; and calls PlaybookEngine::OnAccountsChanged once per page (each account
+// once, with its new events in order). Triggers enrol, exit criteria end enrolments and awaited
+// events end waits from here. A page is acknowledged once handled: after a crash it is handled again,
+// which the engine's idempotent handling makes harmless. Replicas share the work (each page goes to
+// one of them).
 class PlaybookFollower {
  public:
-  PlaybookFollower(Store& store, const scoring::ScoringClient& scoring,
-                   const segmentation::SegmentationClient* segmentation, PlaybookEngine& engine,
-                   absl::Duration poll_interval);
+  PlaybookFollower(Store& store, PlaybookEngine& engine, const FeedSettings& feed, bool follow_membership);
   ~PlaybookFollower() { Stop(); }
 
-  // One page of each feed. Returns whether more may be waiting.
-  absl::StatusOr<bool> Step();
-  // Steps until both feeds are read to their end (the manual clock does this before moving time).
-  absl::Status Drain();
-  void Start() { loop_.Start(); }
-  void Stop() { loop_.Stop(); }
+  // Handles everything both streams hold now, without waiting (the manual clock does this before
+  // moving time).
+  absl::Status Drain() { return feeds_.Drain(); }
+  void Start() { feeds_.Start(); }
+  void Stop() { feeds_.Stop(); }
+  // The group consumers, for metrics (lag, pending).
+  std::vector<const GroupConsumer*> consumers() const { return feeds_.consumers(); }
 
  private:
-  Store& store_;
-  const scoring::ScoringClient& scoring_;
-  const segmentation::SegmentationClient* segmentation_;
+  absl::Status OnChanges(absl::Span<const LogEntry> entries);
+  absl::Status OnMembership(absl::Span<const LogEntry> entries);
+
   PlaybookEngine& engine_;
-  absl::Mutex step_mu_;  // one Step at a time (the loop and Drain)
-  StepLoop loop_;
+  FeedFollower feeds_;  // last: its threads call the handlers above
 };
 
 }  // namespace steward::playbooks

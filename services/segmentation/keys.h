@@ -29,7 +29,8 @@ inline std::string MembersIndex(absl::string_view segment_id) {
 inline constexpr absl::string_view kStatsKey = "segment-stats";
 // The log of membership events (v1::MembershipEvent without its cursor).
 inline constexpr absl::string_view kMembershipLog = "membership-events";
-// Where the maintainer is in the scoring service's change feed.
+// Where the maintainer was in the scoring service's change feed before it followed it as a consumer
+// group (the group starts there).
 inline constexpr absl::string_view kFeedCursorKey = "segmentation-feed-cursor";
 
 }  // namespace steward::segmentation

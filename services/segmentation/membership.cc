@@ -8,6 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
 #include "common/proto_time.h"
+#include "common/request_context.h"
+#include "services/scoring/keys.h"
 #include "services/segmentation/builtin/builtin_segments.h"
 #include "services/segmentation/keys.h"
 #include "services/segmentation/rules/fields.h"
@@ -17,7 +19,6 @@ namespace steward::segmentation {
 namespace {
 
 constexpr int kMaxWriteAttempts = 8;
-constexpr int kFeedPageSize = 1000;
 
 std::string ValueText(const std::optional<Value>& value) {
   if (!value.has_value()) return "unknown";
@@ -42,8 +43,10 @@ void AddDelta(v1::SegmentCounters& into, const v1::SegmentCounters& delta) {
 }
 
 v1::MembershipEvent Event(const std::string& account_id, const std::string& segment_id,
-                          v1::MembershipChange change, absl::Time now, std::string reason) {
+                          v1::MembershipChange change, absl::Time now, std::string reason,
+                          const std::string& request_id) {
   v1::MembershipEvent event;
+  event.set_request_id(request_id);
   event.set_account_id(account_id);
   event.set_segment_id(segment_id);
   event.set_change(change);
@@ -129,11 +132,14 @@ MembershipMaintainer::MembershipMaintainer(Store& store, const Clock& clock,
       history_(history),
       config_(config),
       options_(options),
-      loop_("segment_maintainer_failed", options.poll_interval, [this] { return Step(); }) {}
+      changes_(store, options_.feed, std::string(scoring::kChangeFeed), "segmentation",
+               std::string(kFeedCursorKey)),
+      loop_("segment_maintainer_failed", options_.poll_interval, [this] { return Step(); }) {}
 
 MembershipMaintainer::~MembershipMaintainer() { Stop(); }
 
-absl::Status MembershipMaintainer::Evaluate(const std::vector<std::string>& account_ids) {
+absl::Status MembershipMaintainer::Evaluate(const std::vector<std::string>& account_ids,
+                                            const RequestIds* request_ids) {
   auto catalog = catalog_.Current();
   if (!catalog.ok()) return catalog.status();
   std::vector<std::string> unique;
@@ -144,13 +150,14 @@ absl::Status MembershipMaintainer::Evaluate(const std::vector<std::string>& acco
   for (std::size_t at = 0; at < unique.size(); at += options_.batch_size) {
     std::vector<std::string> batch(unique.begin() + at,
                                    unique.begin() + std::min(unique.size(), at + options_.batch_size));
-    if (absl::Status s = EvaluateBatch(batch, **catalog, nullptr); !s.ok()) return s;
+    if (absl::Status s = EvaluateBatch(batch, **catalog, nullptr, request_ids); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
 absl::Status MembershipMaintainer::EvaluateBatch(const std::vector<std::string>& ids,
-                                                 const CatalogSnapshot& catalog, Tally* totals) {
+                                                 const CatalogSnapshot& catalog, Tally* totals,
+                                                 const RequestIds* request_ids) {
   if (ids.empty()) return absl::OkStatus();
   auto accounts = scoring_.BatchGetAccounts(ids);
   if (!accounts.ok()) return accounts.status();
@@ -250,6 +257,14 @@ absl::Status MembershipMaintainer::EvaluateBatch(const std::vector<std::string>&
       const auto& after = fresh[i].segment_ids();
       auto b = before.begin();
       auto a = after.begin();
+      // The request behind the account's change: who reads the events logs under it too.
+      std::string request_id;
+      if (request_ids != nullptr) {
+        if (auto it = request_ids->find(ids[i]); it != request_ids->end()) request_id = it->second;
+      }
+      if (const RequestContext* request = CurrentRequest(); request_id.empty() && request != nullptr) {
+        request_id = request->request_id;
+      }
       auto log = [&](const v1::MembershipEvent& event) {
         LogAppend entry;
         entry.log = std::string(kMembershipLog);
@@ -259,12 +274,13 @@ absl::Status MembershipMaintainer::EvaluateBatch(const std::vector<std::string>&
       };
       while (b != before.end() || a != after.end()) {
         if (a == after.end() || (b != before.end() && *b < *a)) {
-          log(Event(ids[i], *b, v1::MEMBERSHIP_CHANGE_LEFT, now, LeaveReason(*b, catalog, assigned[i])));
+          log(Event(ids[i], *b, v1::MEMBERSHIP_CHANGE_LEFT, now, LeaveReason(*b, catalog, assigned[i]),
+                    request_id));
           ++b;
         } else if (b == before.end() || *a < *b) {
           auto it = std::find_if(assigned[i].begin(), assigned[i].end(),
                                  [&](const v1::SegmentAssignment& s) { return s.segment_id() == *a; });
-          log(Event(ids[i], *a, v1::MEMBERSHIP_CHANGE_ENTERED, now, it->reason()));
+          log(Event(ids[i], *a, v1::MEMBERSHIP_CHANGE_ENTERED, now, it->reason(), request_id));
           ++a;
         } else {
           ++a;
@@ -424,17 +440,31 @@ absl::StatusOr<bool> MembershipMaintainer::Step() {
     if (absl::Status s = Rebuild(); !s.ok()) return s;
   }
 
-  const std::string cursor_key(kFeedCursorKey);
-  auto cursor = store_.Get({&cursor_key, 1});
-  if (!cursor.ok()) return cursor.status();
-  const std::string after = (*cursor)[0].has_value() ? (*cursor)[0]->value : std::string();
-  auto changes = scoring_.ListAccountChanges(after, kFeedPageSize);
-  if (!changes.ok()) return changes.status();
-  if (changes->changes().empty()) return false;
+  return changes_.Follow([this](absl::Span<const LogEntry> entries) { return OnChanges(entries); });
+}
+
+absl::Status MembershipMaintainer::Drain() {
+  return changes_.Drain([this](absl::Span<const LogEntry> entries) { return OnChanges(entries); });
+}
+
+absl::Status MembershipMaintainer::OnChanges(absl::Span<const LogEntry> entries) {
+  std::vector<v1::AccountChange> changes;
+  changes.reserve(entries.size());
+  for (const LogEntry& entry : entries) {
+    if (!changes.emplace_back().ParseFromString(entry.bytes)) {
+      // Nothing would ever read it better: skipping it is the only way on.
+      Log(LogLevel::kError, "segment_feed_entry_corrupt", {{"entry_id", entry.id}});
+      changes.pop_back();
+      continue;
+    }
+    changes.back().set_cursor(entry.id);  // the history applies each change once, by its position
+  }
   std::vector<std::string> ids;
+  RequestIds request_ids;
   absl::flat_hash_map<std::string, std::vector<v1::Event>> events;
-  for (const v1::AccountChange& change : changes->changes()) {
+  for (const v1::AccountChange& change : changes) {
     ids.push_back(change.account_id());
+    request_ids[change.account_id()] = change.request_id();
     if (change.kind() == v1::ACCOUNT_CHANGE_KIND_EVENTS_RECORDED) {
       auto& list = events[change.account_id()];
       list.insert(list.end(), change.events().begin(), change.events().end());
@@ -442,23 +472,18 @@ absl::StatusOr<bool> MembershipMaintainer::Step() {
   }
   // The history behind portfolio metrics, change by change in feed order (each change applies once,
   // so a repeat after a crash is harmless). An upsert carries the account as it stored it.
-  for (const v1::AccountChange& change : changes->changes()) {
+  for (const v1::AccountChange& change : changes) {
     const v1::Account* account = change.kind() == v1::ACCOUNT_CHANGE_KIND_UPSERTED && change.has_account()
                                      ? &change.account()
                                      : nullptr;
     if (absl::Status s = history_.Apply(change, account); !s.ok()) return s;
   }
   // Points first: the loyalty tier is one of the segmentations evaluated next. Both are idempotent,
-  // so a crash before the cursor moves only repeats work.
+  // so a page handled again after a crash only repeats work.
   for (const auto& [account_id, list] : events) {
     if (absl::Status s = loyalty_.EarnFromEvents(account_id, list); !s.ok()) return s;
   }
-  if (absl::Status s = Evaluate(ids); !s.ok()) return s;
-  Write write;
-  write.key = cursor_key;
-  write.value = changes->next_page_token();
-  if (auto put = store_.Put({&write, 1}); !put.ok()) return put.status();
-  return changes->changes_size() == kFeedPageSize;
+  return Evaluate(ids, &request_ids);
 }
 
 void MembershipMaintainer::Start() { loop_.Start(); }

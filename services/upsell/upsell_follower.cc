@@ -1,59 +1,58 @@
 #include "services/upsell/upsell_follower.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "common/store/stored_cursor.h"
+#include "common/logging.h"
+#include "services/scoring/keys.h"
+#include "services/segmentation/keys.h"
+#include "steward/v1/scoring_service.pb.h"
+#include "steward/v1/segment.pb.h"
 
 namespace steward::upsell {
 namespace {
 
-constexpr absl::string_view kChangesCursorKey = "upsell-feed-cursor";
-constexpr absl::string_view kMembershipCursorKey = "upsell-membership-cursor";
-constexpr int kPageSize = 500;
+constexpr char kGroup[] = "upsell";
+// Where the follower kept its place in each feed before consumer groups.
+constexpr char kLegacyChangesCursor[] = "upsell-feed-cursor";
+constexpr char kLegacyMembershipCursor[] = "upsell-membership-cursor";
+
+// The accounts of a page of `Entry` messages (AccountChange, MembershipEvent), with their request ids.
+template <typename Entry>
+std::vector<UpsellService::ChangedAccount> AccountsOf(absl::Span<const LogEntry> entries) {
+  std::vector<UpsellService::ChangedAccount> changed;
+  changed.reserve(entries.size());
+  for (const LogEntry& entry : entries) {
+    Entry parsed;
+    if (!parsed.ParseFromString(entry.bytes)) {
+      // Nothing would ever read it better: skipping it is the only way on.
+      Log(LogLevel::kError, "upsell_feed_entry_corrupt", {{"entry_id", entry.id}});
+      continue;
+    }
+    changed.push_back({parsed.account_id(), parsed.request_id()});
+  }
+  return changed;
+}
 
 }  // namespace
 
-UpsellFollower::UpsellFollower(Store& store, const scoring::ScoringClient& scoring,
-                               const segmentation::SegmentationClient& segmentation, UpsellService& service,
-                               absl::Duration poll_interval)
-    : store_(store),
-      scoring_(scoring),
-      segmentation_(segmentation),
-      service_(service),
-      loop_("upsell_follower_failed", poll_interval, [this] { return Step(); }) {}
+UpsellFollower::UpsellFollower(Store& store, UpsellService& service, const FeedSettings& feed)
+    : service_(service), feeds_("upsell_follower_failed", feed.poll_interval) {
+  feeds_.Add(std::make_unique<GroupConsumer>(store, feed, std::string(scoring::kChangeFeed), kGroup,
+                                             kLegacyChangesCursor),
+             [this](absl::Span<const LogEntry> page) { return OnChanges(page); });
+  feeds_.Add(std::make_unique<GroupConsumer>(store, feed, std::string(segmentation::kMembershipLog), kGroup,
+                                             kLegacyMembershipCursor),
+             [this](absl::Span<const LogEntry> page) { return OnMembership(page); });
+}
 
-absl::StatusOr<bool> UpsellFollower::Step() {
-  bool more = false;
-  // Scores: the scoring service's change feed.
-  const std::string changes_key(kChangesCursorKey);
-  auto after = ReadStoredCursor(store_, changes_key);
-  if (!after.ok()) return after.status();
-  auto changes = scoring_.ListAccountChanges(*after, kPageSize);
-  if (!changes.ok()) return changes.status();
-  if (!changes->changes().empty()) {
-    std::vector<UpsellService::ChangedAccount> ids;
-    for (const v1::AccountChange& change : changes->changes())
-      ids.push_back({change.account_id(), change.request_id()});
-    if (absl::Status s = service_.EvaluateChanged(ids); !s.ok()) return s;
-    if (absl::Status s = SaveStoredCursor(store_, changes_key, changes->next_page_token()); !s.ok()) return s;
-    more = changes->changes_size() == kPageSize;
-  }
-  // Segments: the segmentation service's membership events.
-  const std::string membership_key(kMembershipCursorKey);
-  auto since = ReadStoredCursor(store_, membership_key);
-  if (!since.ok()) return since.status();
-  auto events = segmentation_.ListMembershipEvents(*since, kPageSize);
-  if (!events.ok()) return events.status();
-  if (!events->events().empty()) {
-    std::vector<UpsellService::ChangedAccount> ids;
-    for (const v1::MembershipEvent& event : events->events()) ids.push_back({event.account_id(), ""});
-    if (absl::Status s = service_.EvaluateChanged(ids); !s.ok()) return s;
-    if (absl::Status s = SaveStoredCursor(store_, membership_key, events->next_page_token()); !s.ok())
-      return s;
-    more = more || events->events_size() == kPageSize;
-  }
-  return more;
+absl::Status UpsellFollower::OnChanges(absl::Span<const LogEntry> entries) {
+  return service_.EvaluateChanged(AccountsOf<v1::AccountChange>(entries));
+}
+
+absl::Status UpsellFollower::OnMembership(absl::Span<const LogEntry> entries) {
+  return service_.EvaluateChanged(AccountsOf<v1::MembershipEvent>(entries));
 }
 
 }  // namespace steward::upsell

@@ -1,42 +1,40 @@
 #pragma once
 
-#include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
-#include "absl/time/time.h"
-#include "common/step_loop.h"
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "common/store/feed_follower.h"
 #include "common/store/store.h"
-#include "services/scoring/scoring_client.h"
-#include "services/segmentation/segmentation_client.h"
 #include "services/upsell/upsell_service.h"
 
 namespace steward::upsell {
 
-// Evaluates the triggers of every account whose scores or segments may have moved: it follows the
-// scoring service's change feed (upserts and new events) and the segmentation service's membership
-// events (which also move with time and loyalty), and evaluates each account that changed (a page at a
-// time, UpsellService::EvaluateChanged), so opportunities open at the moment a trigger's condition starts to hold, without anyone
-// asking. Its place in the feed is kept in the store, so a restart resumes where it was; evaluation is
-// idempotent (one open opportunity per account and trigger), so a repeat after a crash is harmless.
+// Evaluates the triggers of every account whose scores or segments may have moved: it follows, as
+// consumer group "upsell", the scoring service's account changes (upserts and new events) and the
+// segmentation service's membership events (which also move with time and loyalty), and evaluates
+// each account that changed, a page at a time (UpsellService::EvaluateChanged), so opportunities open
+// at the moment a trigger's condition starts to hold, without anyone asking. A page is acknowledged
+// once handled; evaluation is idempotent (one open opportunity per account and trigger), so a page
+// handled again after a crash is harmless. Replicas share the pages.
 class UpsellFollower {
  public:
-  UpsellFollower(Store& store, const scoring::ScoringClient& scoring,
-                 const segmentation::SegmentationClient& segmentation, UpsellService& service,
-                 absl::Duration poll_interval);
+  UpsellFollower(Store& store, UpsellService& service, const FeedSettings& feed);
   ~UpsellFollower() { Stop(); }
 
-  // One page of each feed. Returns whether more changes may be waiting.
-  absl::StatusOr<bool> Step();
-  void Start() { loop_.Start(); }
-  void Stop() { loop_.Stop(); }
+  void Start() { feeds_.Start(); }
+  void Stop() { feeds_.Stop(); }
+  // Handles everything both feeds hold now, without waiting.
+  absl::Status Drain() { return feeds_.Drain(); }
+  // The group consumers, for metrics (lag, pending).
+  std::vector<const GroupConsumer*> consumers() const { return feeds_.consumers(); }
 
  private:
-  Store& store_;
-  const scoring::ScoringClient& scoring_;
-  const segmentation::SegmentationClient& segmentation_;
+  absl::Status OnChanges(absl::Span<const LogEntry> entries);
+  absl::Status OnMembership(absl::Span<const LogEntry> entries);
+
   UpsellService& service_;
-  StepLoop loop_;
+  FeedFollower feeds_;  // last: its threads call the handlers above
 };
 
 }  // namespace steward::upsell
