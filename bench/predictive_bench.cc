@@ -3,8 +3,9 @@
 //
 // N synthetic accounts are written straight into an in-memory store in the scoring service's own
 // storage format: a transaction summary drawn from the BG/NBD and Gamma-Gamma models
-// (synthetic_customers.h, times rounded to days), a start month, 30 days of logins before the churn
-// cutoff, and for about a fifth of them a churn event after it (fewer logins make churn likelier). Then:
+// (synthetic_customers.h, times rounded to days), a start 1–10 months ago, a churn month drawn from the
+// shifted-beta-geometric model, and logins in the 30 days before the churn cutoff (fewer for accounts
+// likelier to cancel). Then:
 // - FitModels over all of them (BG/NBD, Gamma-Gamma, sBG per cohort, the churn classifier with its λ
 //   search), read a page at a time as in production, timed end to end, a few times;
 // - BatchGetScores over every account in batches of 1000, by two ScoringService objects on the same
@@ -60,6 +61,7 @@ void Seed(Store& store, int count) {
   const auto customers = scoring::predictive::DrawSyntheticCustomers(population, count, 11);
   std::mt19937_64 rng(5);
   std::uniform_real_distribution<double> unit(0, 1);
+  std::gamma_distribution<double> cancel_a(1.0, 1.0), cancel_b(3.0, 1.0);
   const int32_t today = scoring::DayOf(kNow);
   std::vector<Write> writes;
   std::vector<std::string> ids;
@@ -76,7 +78,7 @@ void Seed(Store& store, int count) {
     account.set_account_id(id);
     account.set_mrr(100 + 10 * (i % 50));
     account.set_gross_margin(0.8);
-    const absl::Time start = kNow - absl::Hours(24) * (30 + i % 300);
+    const absl::Time start = kNow - absl::Hours(24) * (30 + i % 280);
     *account.mutable_start_time() = ToProtoTime(start);
     *account.mutable_create_time() = ToProtoTime(start);
 
@@ -88,16 +90,24 @@ void Seed(Store& store, int count) {
     t.set_last_day(first + static_cast<int32_t>(std::lround(c.rfm.t_x * 7)));
     t.set_first_day_value(c.mean_repeat_value > 0 ? c.mean_repeat_value : 50);
     t.set_total_value(t.first_day_value() + c.rfm.x * c.mean_repeat_value);
-    // Logins over the 30 days before the 30-day churn cutoff; the less active churn more often.
-    const double activity = unit(rng);
+    // Subscription: a monthly cancellation probability θ ~ Beta(1, 3) (drawn as a ratio of gammas), tried
+    // at each month end since the start; the churn event, if any, at that month end.
+    const double ga = cancel_a(rng), gb = cancel_b(rng);
+    const double theta = ga / (ga + gb);
+    const int months = static_cast<int>(absl::ToInt64Hours(kNow - start) / (24 * 30));
+    for (int m = 1; m <= months; ++m) {
+      if (unit(rng) < theta) {
+        live.set_churned_seconds(absl::ToUnixSeconds(start + absl::Hours(24 * 30) * m));
+        break;
+      }
+    }
+    // Logins over the 30 days before the 30-day churn cutoff: the likelier to cancel, the less active.
     v1::ActivityRecord history;
+    const int per_day = static_cast<int>(std::lround(6 * (1 - theta) * unit(rng)));
     for (int d = 31; d <= 60; d += 3) {
       v1::DailyActivity& day = *history.add_days();
       day.set_day(today - (90 - d));  // oldest first
-      day.set_logins(static_cast<int32_t>(activity * 6));
-    }
-    if (unit(rng) < 0.35 * (1 - activity)) {
-      live.set_churned_seconds(absl::ToUnixSeconds(kNow - absl::Hours(24) * (1 + i % 28)));
+      day.set_logins(per_day);
     }
     Write account_write;
     account_write.key = scoring::AccountKey(id);

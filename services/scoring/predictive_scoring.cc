@@ -131,9 +131,10 @@ void PredictSubscription(const ActiveModels* models, const v1::Account& account,
   value.set_cohort(cohort);
   value.set_renewals(renewals);
   value.set_monthly_discount_rate(rate);
-  value.set_expected_residual_months(predictive::SbgDiscountedExpectedResidualLifetime(params, rate, renewals));
-  value.set_residual_value(
-      predictive::SbgDiscountedResidualValue(params, account.mrr() * margin, rate, renewals));
+  // Residual value = payment × DERL (SbgDiscountedResidualValue), so the series is summed once.
+  const double derl = predictive::SbgDiscountedExpectedResidualLifetime(params, rate, renewals);
+  value.set_expected_residual_months(derl);
+  value.set_residual_value(account.mrr() * margin * derl);
 }
 
 void PredictChurn(const ActiveModels* models, const FeatureVector& features, const PredictiveOptions& options,
