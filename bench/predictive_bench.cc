@@ -1,7 +1,8 @@
 // The predictive models in the product (issue #7): how long FitModels takes over N stored accounts, and
 // what the predictive block costs BatchGetScores.
 //
-// N synthetic accounts are written straight into an in-memory store in the scoring service's own
+// N synthetic accounts are written straight into an in-memory store (or, with --redis, a throwaway
+// redis-server) in the scoring service's own
 // storage format: a transaction summary drawn from the BG/NBD and Gamma-Gamma models
 // (synthetic_customers.h, times rounded to days), a start 1–10 months ago, a churn month drawn from the
 // shifted-beta-geometric model, and logins in the 30 days before the churn cutoff (fewer for accounts
@@ -13,11 +14,15 @@
 //   computes and caches the scores, the later ones answer from the cache (the steady state), so
 //   "enabled / disabled" is the price of the block on each.
 //
-//   build/bench/steward_predictive_bench [--accounts=100000] [--passes=3] [--fits=3]
+// The baseline for the fit is one pass reading and parsing what it reads (account, live part and history
+// of every account, a page at a time): the fit cannot be faster than its input.
+//
+//   build/bench/steward_predictive_bench [--accounts=100000] [--passes=3] [--fits=3] [--redis]
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <iostream>
 #include <random>
 #include <string>
@@ -30,15 +35,18 @@
 #include "common/clock.h"
 #include "common/proto_time.h"
 #include "common/store/memory_store.h"
+#include "common/store/redis_store.h"
 #include "services/scoring/activity.h"
 #include "services/scoring/keys.h"
 #include "services/scoring/model/model_config.h"
 #include "services/scoring/predictive/synthetic_customers.h"
 #include "services/scoring/scoring_service.h"
+#include "tests/support/redis_server.h"
 
 ABSL_FLAG(int, accounts, 100000, "Accounts to store, fit and score.");
 ABSL_FLAG(int, passes, 3, "BatchGetScores passes over every account, per configuration.");
 ABSL_FLAG(int, fits, 3, "FitModels runs.");
+ABSL_FLAG(bool, redis, false, "Use a throwaway redis-server started here instead of the in-memory store.");
 ABSL_FLAG(std::string, config_dir, STEWARD_SOURCE_DIR "/config", "Steward's configuration directory.");
 
 namespace steward {
@@ -124,6 +132,38 @@ void Seed(Store& store, int count) {
   if (!ids.empty()) flush();
 }
 
+// Reads every account's records as FitModels does, parsing them; returns the seconds it took.
+double ReadPass(Store& store) {
+  const auto start = std::chrono::steady_clock::now();
+  std::string after;
+  std::size_t bytes = 0;
+  for (;;) {
+    auto ids = store.IndexScan(std::string(scoring::kAccountIndex), after, kBatch);
+    if (!ids.ok() || ids->empty()) break;
+    std::vector<std::string> keys;
+    for (const std::string& id : *ids) {
+      keys.push_back(scoring::AccountKey(id));
+      keys.push_back(scoring::LiveActivityKey(id));
+      keys.push_back(scoring::ActivityKey(id));
+    }
+    auto records = store.Get(keys);
+    if (!records.ok()) break;
+    for (std::size_t r = 0; r < records->size(); r += 3) {
+      v1::Account account;
+      v1::ActivityRecord live, history;
+      if ((*records)[r]) account.ParseFromString((*records)[r]->value);
+      if ((*records)[r + 1]) live.ParseFromString((*records)[r + 1]->value);
+      if ((*records)[r + 2]) history.ParseFromString((*records)[r + 2]->value);
+      scoring::MergeHistory(history, live);
+      bytes += static_cast<std::size_t>(live.days_size() + account.mrr());
+    }
+    if (static_cast<int>(ids->size()) < kBatch) break;
+    after = ids->back();
+  }
+  if (bytes == 0) std::cerr << "read nothing\n";
+  return SecondsSince(start);
+}
+
 // One BatchGetScores pass over every account; returns accounts per second, or -1 on an error.
 double ScorePass(scoring::ScoringService& service, int count) {
   const auto start = std::chrono::steady_clock::now();
@@ -146,7 +186,26 @@ int Run() {
     std::cerr << models.status() << "\n";
     return 1;
   }
-  MemoryStore store;
+  std::unique_ptr<Store> owned;
+  testing::RedisServer redis;
+  if (absl::GetFlag(FLAGS_redis)) {
+    if (absl::Status s = redis.Start(); !s.ok()) {
+      std::cerr << s << "\n";
+      return 1;
+    }
+    RedisOptions options;
+    options.port = redis.port();
+    options.command_timeout = absl::Seconds(10);
+    auto connected = RedisStore::Connect(options);
+    if (!connected.ok()) {
+      std::cerr << connected.status() << "\n";
+      return 1;
+    }
+    owned = *std::move(connected);
+  } else {
+    owned = std::make_unique<MemoryStore>();
+  }
+  Store& store = *owned;
   FakeClock clock(kNow);
   auto seed_start = std::chrono::steady_clock::now();
   Seed(store, count);
@@ -158,6 +217,7 @@ int Run() {
   scoring::ScoringService enabled(store, clock, *models, with_models);
   scoring::ScoringService disabled(store, clock, *models, without_models);
 
+  std::cout << absl::StrFormat("baseline: one read pass over every account's records: %.2f s\n", ReadPass(store));
   for (int f = 0; f < absl::GetFlag(FLAGS_fits); ++f) {
     auto fitted = enabled.FitModels({});
     if (!fitted.ok()) {
