@@ -38,7 +38,10 @@ absl::StatusOr<v1::FittedModels> ModelVersions::Add(v1::FittedModels models) {
     index.set_last_version(models.version());
     v1::FittedModels& entry = *index.add_versions();
     entry = models;
-    entry.mutable_churn()->clear_model_text();  // the index stays small; the version key holds it
+    // The index stays small (it is read and rewritten by every fit): the churn model's text and the
+    // cohorts' survival series live in the version's own key.
+    entry.mutable_churn()->clear_model_text();
+    for (v1::SbgCohortModel& cohort : *entry.mutable_sbg_cohorts()) cohort.clear_alive();
 
     Write write;
     write.key = index_key;
