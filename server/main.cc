@@ -30,6 +30,7 @@
 #include "common/store/redis_store.h"
 #include "common/store/stored_clock.h"
 #include "server/demo_data.h"
+#include "server/fit_command.h"
 #include "server/steward_server.h"
 #include "services/playbooks/definition/playbook_loader.h"
 #include "services/playbooks/engine/engine_config.h"
@@ -96,6 +97,10 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM, how long in-flight calls get to finish after health turns NOT_SERVING.");
 ABSL_FLAG(absl::Duration, refresh_interval, absl::Hours(1),
           "How often the background sweep recomputes scores not yet computed today (0 disables it).");
+ABSL_FLAG(bool, predictive_models, true,
+          "Answer GetScores with the fitted predictive models' block (FitModels fits them).");
+ABSL_FLAG(absl::Duration, model_refresh_interval, absl::Seconds(5),
+          "How often this replica looks for a newer accepted version of the fitted models (one small read).");
 ABSL_FLAG(std::string, playbooks_dir, STEWARD_DEFAULT_PLAYBOOKS_DIR,
           "Directory of playbook definitions (*.textproto); a broken file fails start-up.");
 ABSL_FLAG(bool, playbook_runner, true,
@@ -291,6 +296,8 @@ int Run() {
   config.max_queued_calls = absl::GetFlag(FLAGS_max_queued_calls);
   config.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   config.scoring_limits.max_events_per_batch = absl::GetFlag(FLAGS_max_batch_events);
+  config.scoring_limits.predictive.enabled = absl::GetFlag(FLAGS_predictive_models);
+  config.scoring_limits.predictive.refresh_interval = absl::GetFlag(FLAGS_model_refresh_interval);
   config.scoring_address = absl::GetFlag(FLAGS_scoring_address);
   config.scoring_deadline = absl::GetFlag(FLAGS_scoring_deadline);
   config.segmentation_address = absl::GetFlag(FLAGS_segmentation_address);
@@ -337,7 +344,13 @@ int main(int argc, char** argv) {
   // Mutex deadlock detection is a debugging aid (the tests keep it); in the server it costs a graph
   // update on every lock.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  absl::SetProgramUsageMessage("steward: Steward's gRPC server; hosts any subset of its services.");
+  // `steward fit …` is an offline tool with its own options (server/fit_command.h), not a server flag.
+  if (argc > 1 && absl::string_view(argv[1]) == "fit") {
+    return steward::RunFitCommand(std::vector<std::string>(argv + 2, argv + argc), std::cout, std::cerr);
+  }
+  absl::SetProgramUsageMessage(
+      "steward: Steward's gRPC server; hosts any subset of its services. "
+      "`steward fit --data FILE --model bgnbd|gamma-gamma|sbg|churn` fits a predictive model offline.");
   absl::ParseCommandLine(argc, argv);
   return steward::Run();
 }

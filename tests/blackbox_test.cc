@@ -126,6 +126,21 @@ TEST_F(BlackBoxTest, ScoresAnAccountEndToEndOnRedis) {
   EXPECT_EQ(list_code, 0) << methods;
   EXPECT_THAT(methods, HasSubstr("grpc.health.v1.Health/Check"));
   EXPECT_THAT(methods, HasSubstr("steward.v1.ScoringService/RecordEvents"));
+  EXPECT_THAT(methods, HasSubstr("steward.v1.ScoringService/FitModels"));
+  EXPECT_THAT(methods, HasSubstr("steward.v1.ScoringService/ListModelVersions"));
+
+  // The predictive models' RPCs through reflection: a fit is stored as version 1 (not accepted: one
+  // account is too little to fit anything), and a bad horizon names its field.
+  auto [fit_code, fit] = RunCommand(absl::StrCat(Buf(), " curl --protocol grpc --http2-prior-knowledge -d '{}' ",
+                                                 Url("steward.v1.ScoringService/FitModels")));
+  EXPECT_EQ(fit_code, 0) << fit;
+  EXPECT_THAT(fit, HasSubstr("\"version\": \"1\""));
+  EXPECT_THAT(fit, HasSubstr("insufficient data"));
+  auto [bad_fit_code, bad_fit] = RunCommand(
+      absl::StrCat(Buf(), " curl --protocol grpc --http2-prior-knowledge -d '{\"churnHorizonDays\": 5}' ",
+                   Url("steward.v1.ScoringService/FitModels")));
+  EXPECT_NE(bad_fit_code, 0);
+  EXPECT_THAT(bad_fit, HasSubstr("churn_horizon_days"));
 
   // And an error through reflection names the field.
   auto [bad_code, bad] = RunCommand(absl::StrCat(

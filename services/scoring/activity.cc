@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
 #include "common/proto_time.h"
+#include "services/scoring/transactions.h"
 
 namespace steward::scoring {
 namespace {
@@ -133,6 +134,7 @@ void Apply(const v1::Event& event, v1::ActivityRecord& record, v1::DailyActivity
       break;
     case v1::EVENT_TYPE_UPGRADE:
     case v1::EVENT_TYPE_EXPANSION:
+      RecordTransaction(bucket.day(), event.value(), bucket.expansions() > 0, *record.mutable_transactions());
       bucket.set_expansions(bucket.expansions() + 1);
       record.set_last_expansion_seconds(std::max(record.last_expansion_seconds(), seconds));
       break;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -27,5 +28,11 @@ inline std::string HistoryKey(absl::string_view id, absl::string_view model) {
 inline constexpr absl::string_view kChangeFeed = "account-changes";
 // The sorted index of all account ids, for ListAccounts.
 inline constexpr absl::string_view kAccountIndex = "accounts";
+// Fitted predictive models (model_versions.h): the version index, each version's parameters, and the
+// newest accepted version's number, the small key replicas poll. Global keys, one hash tag so that a
+// new version and its index entry are written in one atomic step.
+inline constexpr absl::string_view kModelIndexKey = "{predictive-models}:index";
+inline constexpr absl::string_view kAcceptedModelKey = "{predictive-models}:accepted";
+inline std::string ModelVersionKey(int64_t version) { return absl::StrCat("{predictive-models}:v", version); }
 
 }  // namespace steward::scoring

@@ -96,4 +96,17 @@ grpc::ServerUnaryReactor* ScoringServiceImpl::ListScoringModels(grpc::CallbackSe
                       [this, request] { return service_.ListScoringModels(*request); });
 }
 
+grpc::ServerUnaryReactor* ScoringServiceImpl::FitModels(grpc::CallbackServerContext* context,
+                                                        const v1::FitModelsRequest* request,
+                                                        v1::FitModelsResponse* response) {
+  return HandleOnPool(context, pool_, response, [this, request] { return service_.FitModels(*request); });
+}
+
+grpc::ServerUnaryReactor* ScoringServiceImpl::ListModelVersions(grpc::CallbackServerContext* context,
+                                                                const v1::ListModelVersionsRequest* request,
+                                                                v1::ListModelVersionsResponse* response) {
+  return HandleOnPool(context, pool_, response,
+                      [this, request] { return service_.ListModelVersions(*request); });
+}
+
 }  // namespace steward::scoring

@@ -45,6 +45,11 @@ class ScoringServiceImpl final
   grpc::ServerUnaryReactor* ListScoringModels(grpc::CallbackServerContext* context,
                                               const v1::ListScoringModelsRequest* request,
                                               v1::ListScoringModelsResponse* response) override;
+  grpc::ServerUnaryReactor* FitModels(grpc::CallbackServerContext* context, const v1::FitModelsRequest* request,
+                                      v1::FitModelsResponse* response) override;
+  grpc::ServerUnaryReactor* ListModelVersions(grpc::CallbackServerContext* context,
+                                              const v1::ListModelVersionsRequest* request,
+                                              v1::ListModelVersionsResponse* response) override;
 
  private:
   ScoringService& service_;

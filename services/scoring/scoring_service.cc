@@ -97,7 +97,8 @@ ScoringService::ScoringService(Store& store, const Clock& clock, ModelSet models
       models_(std::move(models)),
       limits_(limits),
       on_recorded_(std::move(on_recorded)),
-      churn_(models_.churn) {
+      churn_(models_.churn),
+      model_versions_(store, clock, limits_.predictive.refresh_interval) {
   for (const auto& [name, model] : models_.models) {
     scorers_[name] = std::make_unique<HealthScorer>(model);
     model_names_.push_back(name);
@@ -467,7 +468,8 @@ absl::StatusOr<v1::BatchGetScoresResponse> ScoringService::BatchGetScores(
 absl::StatusOr<bool> ScoringService::FromCache(const v1::Account& account, uint64_t account_version,
                                                uint64_t live_version, const std::optional<Record>& cached,
                                                absl::string_view key, const HealthScorer& scorer,
-                                               int32_t today, v1::Scores& out) const {
+                                               int32_t today, const PredictiveInput& predictive,
+                                               v1::Scores& out) const {
   if (!cached.has_value()) return false;
   v1::CachedScores entry;
   if (absl::Status s = ParseRecord(cached, key, entry); !s.ok()) return s;
@@ -482,7 +484,7 @@ absl::StatusOr<bool> ScoringService::FromCache(const v1::Account& account, uint6
   for (int f = 0; f < entry.features_size(); ++f) {
     if (!std::isnan(entry.features(f))) features.Set(static_cast<Feature>(f), entry.features(f));
   }
-  Explain(account, features, scorer, computed, out);
+  Explain(account, features, scorer, computed, predictive, out);
   *out.mutable_trend() = entry.trend();
   out.set_cached(true);
   return true;
@@ -502,26 +504,37 @@ std::shared_ptr<const std::string> ScoringService::TryGetScoresLocally(
   const Record& account_record = (*local)[0];
   const uint64_t live_version = (*local)[1].version;
   const int32_t today = DayOf(clock_.Now());
+  // The predictive models in use, unless it is time to look for a newer version (which takes I/O).
+  std::shared_ptr<const ActiveModels> models;
+  if (limits_.predictive.enabled) {
+    auto held = model_versions_.ActiveLocally();
+    if (!held.has_value()) return nullptr;
+    models = *std::move(held);
+  }
+  const int64_t model_version = models == nullptr ? 0 : models->version();
   {
     absl::ReaderMutexLock lock(&explained_mu_);
     auto it = explained_.find(keys[2]);
     if (it != explained_.end() && it->second.account_version == account_record.version &&
         it->second.live_version == live_version && it->second.cache_entry == (*local)[2].value &&
-        it->second.day == today) {
+        it->second.day == today && it->second.model_version == model_version) {
       return it->second.response;
     }
   }
   v1::Account account;
   if (!account.ParseFromString(account_record.value)) return nullptr;
+  v1::ActivityRecord live;
+  PredictiveInput predictive{limits_.predictive.enabled, models.get(), &live};
+  if (predictive.enabled && !live.ParseFromString((*local)[1].value)) return nullptr;
   v1::GetScoresResponse response;
   auto answered = FromCache(account, account_record.version, live_version, (*local)[2], keys[2], **scorer,
-                            today, *response.mutable_scores());
+                            today, predictive, *response.mutable_scores());
   if (!answered.ok() || !*answered) return nullptr;
   auto bytes = std::make_shared<const std::string>(response.SerializeAsString());
   absl::MutexLock lock(&explained_mu_);
   if (explained_.size() >= kMaxExplained) explained_.clear();
   explained_[keys[2]] =
-      Explained{account_record.version, live_version, std::move((*local)[2].value), today, bytes};
+      Explained{account_record.version, live_version, std::move((*local)[2].value), today, model_version, bytes};
   return bytes;
 }
 
@@ -542,6 +555,8 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
 
   const absl::Time now = clock_.Now();
   const int32_t today = DayOf(now);
+  const bool predictive = limits_.predictive.enabled;
+  const std::shared_ptr<const ActiveModels> models = predictive ? model_versions_.Active() : nullptr;
   std::vector<v1::Scores> out(ids.size());
   std::vector<v1::Account> accounts(ids.size());
   std::vector<std::size_t> stale;  // accounts whose cache cannot answer
@@ -550,8 +565,14 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
     const std::optional<Record>& live_record = (*records)[3 * a + 1];
     if (!account_record.has_value()) return AccountNotFound(ids[a]);
     if (absl::Status s = ParseRecord(account_record, keys[3 * a], accounts[a]); !s.ok()) return s;
+    // The predictive block reads the live part only (transaction summary, churn state): small.
+    v1::ActivityRecord live;
+    if (predictive) {
+      if (absl::Status s = ParseRecord(live_record, keys[3 * a + 1], live); !s.ok()) return s;
+    }
+    const PredictiveInput input{predictive, models.get(), live_record.has_value() ? &live : nullptr};
     auto from_cache = FromCache(accounts[a], account_record->version, live_record ? live_record->version : 0,
-                                (*records)[3 * a + 2], keys[3 * a + 2], scorer, today, out[a]);
+                                (*records)[3 * a + 2], keys[3 * a + 2], scorer, today, input, out[a]);
     if (!from_cache.ok()) return from_cache.status();
     if (!*from_cache) stale.push_back(a);
   }
@@ -584,7 +605,8 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
 
     const FeatureVector features = ExtractFeatures(accounts[a], activity, now);
     v1::Scores& scores = out[a];
-    Explain(accounts[a], features, scorer, now, scores);
+    const PredictiveInput input{predictive, models.get(), live_record.has_value() ? &activity : nullptr};
+    Explain(accounts[a], features, scorer, now, input, scores);
     const double score = scores.health().score();
     if (std::optional<double> earlier = ScoreDaysAgo(history, today, 7)) {
       scores.mutable_trend()->set_change_7d(score - *earlier);
@@ -624,13 +646,18 @@ absl::StatusOr<std::vector<v1::Scores>> ScoringService::ScoreAccounts(const std:
 }
 
 void ScoringService::Explain(const v1::Account& account, const FeatureVector& features,
-                             const HealthScorer& scorer, absl::Time compute_time, v1::Scores& scores) const {
+                             const HealthScorer& scorer, absl::Time compute_time,
+                             const PredictiveInput& predictive, v1::Scores& scores) const {
   scores.set_account_id(account.account_id());
   *scores.mutable_compute_time() = ToProtoTime(compute_time);
   scorer.Score(features, *scores.mutable_health());
   churn_.Score(features, *scores.mutable_churn());
   ComputeLifetimeValue(account, scores.churn().probability(), *scores.mutable_clv());
   AddFeatures(features, scores);
+  if (predictive.enabled) {
+    PredictAccount(predictive.models, account, predictive.live, features, compute_time, limits_.predictive,
+                   *scores.mutable_predictive());
+  }
 }
 
 absl::StatusOr<v1::SimulateScoresResponse> ScoringService::SimulateScores(
@@ -655,7 +682,8 @@ absl::StatusOr<v1::SimulateScoresResponse> ScoringService::SimulateScores(
     features.Set(*feature, fv.value());
   }
   v1::SimulateScoresResponse response;
-  Explain(account, features, **scorer, clock_.Now(), *response.mutable_scores());
+  // A hypothetical account has no history for the predictive models.
+  Explain(account, features, **scorer, clock_.Now(), PredictiveInput{}, *response.mutable_scores());
   return response;
 }
 

@@ -17,6 +17,8 @@
 #include "services/scoring/model/churn_scorer.h"
 #include "services/scoring/model/health_scorer.h"
 #include "services/scoring/model/model_config.h"
+#include "services/scoring/model_versions.h"
+#include "services/scoring/predictive_scoring.h"
 #include "steward/v1/activity_record.pb.h"
 #include "steward/v1/scoring_service.pb.h"
 
@@ -41,6 +43,8 @@ struct ScoringLimits {
   // A ListAccountChanges answer stops growing past this size (a change carries its events, so a page
   // of 1000 could otherwise exceed the gRPC message limit); it always holds at least one change.
   std::size_t change_page_max_bytes = 1 << 20;
+  // The fitted predictive models (FitModels) and how GetScores applies them.
+  PredictiveOptions predictive;
 };
 
 // The scoring domain of SPEC §2: accounts, their events, and scores with explanations. It knows nothing
@@ -75,6 +79,10 @@ class ScoringService {
       const v1::ListAccountChangesRequest& request);
   absl::StatusOr<v1::ListScoringModelsResponse> ListScoringModels(
       const v1::ListScoringModelsRequest& request);
+  // Refits the predictive models from every stored account (paging through the account index) and
+  // stores them as a new version; see scoring_service.proto. Takes seconds for 100,000 accounts.
+  absl::StatusOr<v1::FitModelsResponse> FitModels(const v1::FitModelsRequest& request);
+  absl::StatusOr<v1::ListModelVersionsResponse> ListModelVersions(const v1::ListModelVersionsRequest& request);
 
   // Recomputes, for up to `max_accounts` accounts after `start_after` in id order, every score whose
   // cache is from an earlier day, so that the daily history behind trends fills in even for accounts
@@ -90,15 +98,22 @@ class ScoringService {
   absl::StatusOr<std::vector<std::string>> BatchIds(
       const google::protobuf::RepeatedPtrField<std::string>& ids, int max) const;
   absl::StatusOr<const HealthScorer*> FindModel(const std::string& name) const;
+  // What the predictive block of one account's scores is computed from (enabled: whether to add one).
+  struct PredictiveInput {
+    bool enabled = false;
+    const ActiveModels* models = nullptr;
+    const v1::ActivityRecord* live = nullptr;  // nullptr: the account has no activity
+  };
   // Fills `out` with the scores of `account` from its cached entry and returns true, if that entry
   // was computed today from the current versions of the account and of its live activity; false
   // otherwise.
   absl::StatusOr<bool> FromCache(const v1::Account& account, uint64_t account_version, uint64_t live_version,
                                  const std::optional<Record>& cached, absl::string_view key,
-                                 const HealthScorer& scorer, int32_t today, v1::Scores& out) const;
+                                 const HealthScorer& scorer, int32_t today, const PredictiveInput& predictive,
+                                 v1::Scores& out) const;
   // Fills `out` with the explained scores of an account from its features (not the trend).
   void Explain(const v1::Account& account, const FeatureVector& features, const HealthScorer& scorer,
-               absl::Time compute_time, v1::Scores& out) const;
+               absl::Time compute_time, const PredictiveInput& predictive, v1::Scores& out) const;
   // Scores `ids` (unique, validated) under one model, reading and writing the store in a few round
   // trips whatever the number of accounts.
   absl::StatusOr<std::vector<v1::Scores>> ScoreAccounts(const std::vector<std::string>& ids,
@@ -113,6 +128,7 @@ class ScoringService {
     uint64_t live_version = 0;
     std::string cache_entry;
     int32_t day = 0;
+    int64_t model_version = 0;
     std::shared_ptr<const std::string> response;
   };
   // ~3 KB an entry (key, cache entry, serialized answer): about 30 MB at most.
@@ -132,6 +148,7 @@ class ScoringService {
   const RecordEventsObserver on_recorded_;
   absl::flat_hash_map<std::string, std::unique_ptr<HealthScorer>> scorers_;
   ChurnScorer churn_;
+  ModelVersions model_versions_;
 };
 
 }  // namespace steward::scoring
