@@ -187,7 +187,15 @@ TEST_F(MetricsTest, ScrapeAgreesWithTheWorkDone) {
   EXPECT_EQ(value("steward_playbook_step_lateness_seconds_count"), 2);
   EXPECT_EQ(value("steward_playbook_step_lateness_seconds_bucket{le=\"0.1\"}"), 2);
 
-  // The store, measured underneath every service.
+  // The playbook follower's consumer groups: each page is looked at as it is read, so nothing is left
+  // undelivered; pending is what was read and not yet acknowledged at that look (at most every change).
+  EXPECT_EQ(value("steward_stream_consumer_lag{stream=\"account-changes\",group=\"playbooks\"}"), 0);
+  const double pending =
+      value("steward_stream_consumer_pending{stream=\"account-changes\",group=\"playbooks\"}");
+  EXPECT_GE(pending, 0);
+  EXPECT_LE(pending, 4);  // three upserts and one batch of new events
+
+    // The store, measured underneath every service.
   EXPECT_GT(value("steward_store_operations_total{operation=\"get\"}"), 0);
   EXPECT_GT(value("steward_store_operations_total{operation=\"put\"}"), 0);
   EXPECT_GT(value("steward_store_operations_total{operation=\"schedule_claim\"}"), 0);

@@ -51,17 +51,27 @@ std::optional<std::string> OpportunityBook::AccountOf(const std::string& opportu
 }
 
 absl::StatusOr<OpportunityBook::Loaded> OpportunityBook::Load(const std::string& account_id) {
-  const std::string key = RecordKey(account_id);
-  auto read = store_.Get({&key, 1});
+  auto loaded = LoadMany({account_id});
+  if (!loaded.ok()) return loaded.status();
+  return std::move((*loaded)[0]);
+}
+
+absl::StatusOr<std::vector<OpportunityBook::Loaded>> OpportunityBook::LoadMany(
+    const std::vector<std::string>& account_ids) {
+  std::vector<std::string> keys;
+  keys.reserve(account_ids.size());
+  for (const std::string& id : account_ids) keys.push_back(RecordKey(id));
+  auto read = store_.Get(keys);
   if (!read.ok()) return read.status();
-  Loaded loaded;
-  if ((*read)[0].has_value()) {
-    if (!loaded.record.ParseFromString((*read)[0]->value)) {
-      return absl::InternalError(absl::StrCat("opportunities of \"", account_id, "\" are corrupt"));
+  std::vector<Loaded> out(account_ids.size());
+  for (std::size_t i = 0; i < account_ids.size(); ++i) {
+    if (!(*read)[i].has_value()) continue;
+    if (!out[i].record.ParseFromString((*read)[i]->value)) {
+      return absl::InternalError(absl::StrCat("opportunities of \"", account_ids[i], "\" are corrupt"));
     }
-    loaded.version = (*read)[0]->version;
+    out[i].version = (*read)[i]->version;
   }
-  return loaded;
+  return out;
 }
 
 bool OpportunityBook::ExpireDue(v1::AccountOpportunities& record, absl::Time now) const {
@@ -90,9 +100,10 @@ absl::StatusOr<bool> OpportunityBook::Save(const std::string& account_id,
 
 absl::StatusOr<OpportunityBook::OpenResult> OpportunityBook::Open(const std::string& account_id,
                                                                   const v1::FiredTrigger& trigger,
-                                                                  absl::Duration cooldown) {
+                                                                  absl::Duration cooldown,
+                                                                  const Loaded* preloaded) {
   for (int attempt = 0; attempt < limits_.max_write_attempts; ++attempt) {
-    auto loaded = Load(account_id);
+    absl::StatusOr<Loaded> loaded = attempt == 0 && preloaded != nullptr ? *preloaded : Load(account_id);
     if (!loaded.ok()) return loaded.status();
     v1::AccountOpportunities& record = loaded->record;
     const absl::Time now = clock_.Now();

@@ -42,10 +42,20 @@ class OpportunityBook {
     absl::Time cooldown_until = absl::InfinitePast();
   };
 
+  // An account's opportunities as read, with the record's version.
+  struct Loaded {
+    v1::AccountOpportunities record;
+    uint64_t version = 0;
+  };
+  // The records of many accounts in one round trip, in the order of `account_ids`.
+  absl::StatusOr<std::vector<Loaded>> LoadMany(const std::vector<std::string>& account_ids);
+
   // Opens an opportunity for `trigger` (already evaluated as fired for the account) unless one is open
-  // or the trigger cools down.
+  // or the trigger cools down. `preloaded` (from LoadMany, for a page of accounts) answers the first
+  // attempt, so the common case (already open, cooling down) takes no round trip; a write still goes
+  // under compare-and-set, so a stale one only costs a retry.
   absl::StatusOr<OpenResult> Open(const std::string& account_id, const v1::FiredTrigger& trigger,
-                                  absl::Duration cooldown);
+                                  absl::Duration cooldown, const Loaded* preloaded = nullptr);
 
   // NOT_FOUND for an unknown id; INVALID_ARGUMENT (field "opportunity_id") for a malformed one.
   absl::StatusOr<v1::Opportunity> Get(const std::string& opportunity_id);
@@ -76,10 +86,6 @@ class OpportunityBook {
   static std::string RecordKey(const std::string& account_id);
 
  private:
-  struct Loaded {
-    v1::AccountOpportunities record;
-    uint64_t version = 0;
-  };
   absl::StatusOr<Loaded> Load(const std::string& account_id);
   // Marks opportunities past their expire time expired (as of their expire time); true if any was.
   bool ExpireDue(v1::AccountOpportunities& record, absl::Time now) const;

@@ -50,12 +50,16 @@ absl::Status UpsellService::EvaluateChanged(absl::Span<const ChangedAccount> cha
   }
   auto facts = segmentation::ReadManyAccountFacts(scoring_, &segmentation_, ids);
   if (!facts.ok()) return facts.status();
-  for (const std::string& id : ids) {
+  // Every account's opportunities in one round trip too: most evaluations find what fired already open.
+  auto opportunities = opportunities_.LoadMany(ids);
+  if (!opportunities.ok()) return opportunities.status();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::string& id = ids[i];
     auto found = facts->find(id);
     if (found == facts->end()) continue;  // unknown account: nothing to evaluate
     const std::string& request_id = latest_request[id];
     ScopedRequest as_request({request_id.empty() ? NewRequestId() : request_id, std::nullopt});
-    absl::Status s = Evaluate(id, found->second).status();
+    absl::Status s = Evaluate(id, found->second, &(*opportunities)[i]).status();
     if (absl::IsUnavailable(s) || absl::IsAborted(s) || absl::IsDeadlineExceeded(s)) return s;
     if (!s.ok()) {
       // Anything else would fail again on a retry; one account must not stop the others.
@@ -65,8 +69,9 @@ absl::Status UpsellService::EvaluateChanged(absl::Span<const ChangedAccount> cha
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::EvaluateAccountResponse> UpsellService::Evaluate(const std::string& account_id,
-                                                                    const segmentation::AccountFacts& facts) {
+absl::StatusOr<v1::EvaluateAccountResponse> UpsellService::Evaluate(
+    const std::string& account_id, const segmentation::AccountFacts& facts,
+    const OpportunityBook::Loaded* opportunities) {
   AccountSnapshot snapshot;
   snapshot.account = &facts.account;
   snapshot.scores = &facts.scores;
@@ -81,7 +86,9 @@ absl::StatusOr<v1::EvaluateAccountResponse> UpsellService::Evaluate(const std::s
   for (v1::FiredTrigger& fired : evaluation.fired) {
     const v1::UpsellTrigger* trigger = FindTrigger(fired.trigger_id());
     if (trigger == nullptr) return absl::InternalError(absl::StrCat("unknown trigger ", fired.trigger_id()));
-    auto opened = opportunities_.Open(account_id, fired, Cooldown(*trigger));
+    auto opened = opportunities_.Open(account_id, fired, Cooldown(*trigger), opportunities);
+    // What the page read is stale once this evaluation wrote: later triggers read afresh.
+    if (opened.ok() && opened->outcome == OpportunityBook::OpenOutcome::kOpened) opportunities = nullptr;
     if (!opened.ok()) return opened.status();
     switch (opened->outcome) {
       case OpportunityBook::OpenOutcome::kOpened:

@@ -53,8 +53,10 @@ class UpsellService {
 
  private:
   // The triggers of one account on its facts: opens what fires, and hands open opportunities over.
+  // `opportunities`, when given, is the account's record as read for a whole page.
   absl::StatusOr<v1::EvaluateAccountResponse> Evaluate(const std::string& account_id,
-                                                       const segmentation::AccountFacts& facts);
+                                                       const segmentation::AccountFacts& facts,
+                                                       const OpportunityBook::Loaded* opportunities = nullptr);
   const v1::UpsellTrigger* FindTrigger(const std::string& id) const;
   // Tells the scoring service about an accepted deal: an UPGRADE (upsell) or EXPANSION (cross-sell)
   // event worth `mrr_change` whose id is the opportunity's (so a retry records nothing twice), and the
