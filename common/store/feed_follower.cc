@@ -3,19 +3,24 @@
 #include <utility>
 
 namespace steward {
+
+FeedFollower::FeedFollower(std::string failure_event, absl::Duration poll_interval)
+    : loop_(std::move(failure_event), poll_interval, [this] { return Round(); }) {}
+
 void FeedFollower::Add(std::unique_ptr<GroupConsumer> consumer, GroupConsumer::Handler handler) {
-  GroupConsumer* raw = consumer.get();
-  auto loop = std::make_unique<StepLoop>(failure_event_, poll_interval_,
-                                         [raw, handler] { return raw->Follow(handler); });
-  feeds_.push_back(Feed{std::move(consumer), std::move(handler), std::move(loop)});
+  feeds_.push_back(Feed{std::move(consumer), std::move(handler)});
 }
 
-void FeedFollower::Start() {
-  for (Feed& feed : feeds_) feed.loop->Start();
-}
-
-void FeedFollower::Stop() {
-  for (Feed& feed : feeds_) feed.loop->Stop();
+absl::StatusOr<bool> FeedFollower::Round() {
+  bool handled = false;
+  for (Feed& feed : feeds_) {
+    auto n = feed.consumer->Step(feed.handler, /*wait=*/false);
+    if (!n.ok()) return n.status();
+    handled = handled || *n > 0;
+  }
+  if (handled || feeds_.empty()) return handled;
+  // Nothing anywhere: wait on the first feed (returns at once when reads do not wait).
+  return feeds_.front().consumer->Follow(feeds_.front().handler);
 }
 
 absl::Status FeedFollower::Drain() {

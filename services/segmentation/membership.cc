@@ -175,6 +175,7 @@ absl::Status MembershipMaintainer::EvaluateBatch(const std::vector<std::string>&
   if (!records.ok()) return records.status();
 
   const absl::Time now = clock_.Now();
+  std::vector<AccountHistoryBook::LatestScores> latest_scores;
   // Per account: the new record and the assignments behind it.
   std::vector<v1::AccountMemberships> fresh(n);
   std::vector<std::vector<v1::SegmentAssignment>> assigned(n);
@@ -192,14 +193,13 @@ absl::Status MembershipMaintainer::EvaluateBatch(const std::vector<std::string>&
     const AccountView view{&(*accounts)[i], &(*scores)[i], loyalty, now};
     assigned[i] = AssignSegments(config_, catalog, view);
     if (totals == nullptr) {
-      // Accounts that changed: their latest health and LTV:CAC for portfolio metrics. (A rebuild
-      // skips this: one more round trip per account would double its cost.)
+      // Accounts that changed: their latest health and LTV:CAC for portfolio metrics, written below in
+      // one round trip. (A rebuild skips this, to stay one pass over the accounts.)
       const v1::Scores& s = (*scores)[i];
-      std::optional<double> health;
-      if (s.has_health()) health = s.health().score();
-      std::optional<double> ltv_to_cac;
-      if (s.clv().has_ltv_to_cac()) ltv_to_cac = s.clv().ltv_to_cac();
-      if (absl::Status st = history_.SetScores(ids[i], health, ltv_to_cac); !st.ok()) return st;
+      AccountHistoryBook::LatestScores& latest = latest_scores.emplace_back();
+      latest.account_id = ids[i];
+      if (s.has_health()) latest.health = s.health().score();
+      if (s.clv().has_ltv_to_cac()) latest.ltv_to_cac = s.clv().ltv_to_cac();
     }
     v1::AccountMemberships& record = fresh[i];
     std::vector<std::pair<absl::string_view, absl::string_view>> by_id;
@@ -215,6 +215,9 @@ absl::Status MembershipMaintainer::EvaluateBatch(const std::vector<std::string>&
     record.set_counted(true);
   }
 
+  if (!latest_scores.empty()) {
+    if (absl::Status st = history_.SetScoresMany(std::move(latest_scores)); !st.ok()) return st;
+  }
   Tally delta;
   absl::flat_hash_map<std::string, std::vector<std::string>> added;    // segment -> accounts
   absl::flat_hash_map<std::string, std::vector<std::string>> removed;  // segment -> accounts
@@ -472,12 +475,7 @@ absl::Status MembershipMaintainer::OnChanges(absl::Span<const LogEntry> entries)
   }
   // The history behind portfolio metrics, change by change in feed order (each change applies once,
   // so a repeat after a crash is harmless). An upsert carries the account as it stored it.
-  for (const v1::AccountChange& change : changes) {
-    const v1::Account* account = change.kind() == v1::ACCOUNT_CHANGE_KIND_UPSERTED && change.has_account()
-                                     ? &change.account()
-                                     : nullptr;
-    if (absl::Status s = history_.Apply(change, account); !s.ok()) return s;
-  }
+  if (absl::Status s = history_.ApplyPage(changes); !s.ok()) return s;
   // Points first: the loyalty tier is one of the segmentations evaluated next. Both are idempotent,
   // so a page handled again after a crash only repeats work.
   for (const auto& [account_id, list] : events) {

@@ -108,10 +108,16 @@ absl::StatusOr<v1::EvaluateAccountResponse> UpsellService::Evaluate(
     *response.add_fired() = std::move(fired);
   }
   if (hand_off_ != nullptr) {
-    for (const auto* list : {&response.opened(), &response.already_open()}) {
-      for (const v1::Opportunity& o : *list) {
-        if (absl::Status s = hand_off_(o); !s.ok()) return s;
-      }
+    // Oldest first: the offer playbook takes one opportunity at a time, so when an earlier hand-off
+    // failed (and this is its retry), the opportunity that was first must still be first.
+    std::vector<const v1::Opportunity*> open;
+    for (const v1::Opportunity& o : response.already_open()) open.push_back(&o);
+    for (const v1::Opportunity& o : response.opened()) open.push_back(&o);
+    std::stable_sort(open.begin(), open.end(), [](const v1::Opportunity* a, const v1::Opportunity* b) {
+      return FromProtoTime(a->create_time()) < FromProtoTime(b->create_time());
+    });
+    for (const v1::Opportunity* o : open) {
+      if (absl::Status s = hand_off_(*o); !s.ok()) return s;
     }
   }
   return response;

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/field_error.h"
 #include "common/proto_time.h"
@@ -257,7 +258,55 @@ absl::Status AccountHistoryBook::Update(const std::string& account_id, Mutate mu
                                          kMaxWriteAttempts, " write attempts"));
 }
 
-absl::Status AccountHistoryBook::Apply(const v1::AccountChange& change, const v1::Account* account) {
+template <typename Mutate>
+absl::Status AccountHistoryBook::UpdateMany(const std::vector<std::string>& account_ids, Mutate mutate) {
+  if (account_ids.empty()) return absl::OkStatus();
+  std::vector<std::string> keys;
+  keys.reserve(account_ids.size());
+  for (const std::string& id : account_ids) keys.push_back(RecordKey(id));
+  std::vector<std::size_t> lost;  // lost a race: retried one by one, outside the batch's locks
+  {
+    const StripedMutex::Lock lock = write_stripes_.LockKeys(keys);
+    absl::StatusOr<std::vector<std::optional<Record>>> read = store_.Get(keys);
+    if (!read.ok()) return read.status();
+    std::vector<Write> writes;
+    std::vector<std::size_t> written;
+    std::vector<std::string> new_accounts;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      absl::StatusOr<std::optional<v1::PortfolioHistoryRecord>> parsed = ParseRecord((*read)[i], keys[i]);
+      if (!parsed.ok()) return parsed.status();
+      v1::PortfolioHistoryRecord record = parsed->value_or(v1::PortfolioHistoryRecord());
+      absl::StatusOr<bool> write_it = mutate(account_ids[i], parsed->has_value(), record);
+      if (!write_it.ok()) return write_it.status();
+      if (!*write_it) continue;
+      if (!parsed->has_value()) new_accounts.push_back(account_ids[i]);
+      Write& write = writes.emplace_back();
+      write.key = keys[i];
+      write.value = record.SerializeAsString();
+      write.expected_version = (*read)[i].has_value() ? (*read)[i]->version : 0;
+      written.push_back(i);
+    }
+    if (writes.empty()) return absl::OkStatus();
+    // Indexed before the records exist, as Update does.
+    if (!new_accounts.empty()) {
+      if (absl::Status s = store_.IndexAdd(std::string(kIndex), new_accounts); !s.ok()) return s;
+    }
+    absl::StatusOr<std::vector<bool>> put = store_.Put(writes);
+    if (!put.ok()) return put.status();
+    for (std::size_t w = 0; w < writes.size(); ++w) {
+      if (!(*put)[w]) lost.push_back(written[w]);
+    }
+  }
+  for (std::size_t i : lost) {
+    absl::Status s = Update(account_ids[i], [&](bool exists, v1::PortfolioHistoryRecord& record) {
+      return mutate(account_ids[i], exists, record);
+    });
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AccountHistoryBook::CheckChange(const v1::AccountChange& change, const v1::Account* account) {
   if (change.account_id().empty()) return FieldError("account_id", "is required");
   if (!IsLogEntryId(change.cursor())) {
     return FieldError("cursor",
@@ -271,42 +320,87 @@ absl::Status AccountHistoryBook::Apply(const v1::AccountChange& change, const v1
           absl::StrCat("is \"", account->account_id(), "\", the change is of \"", change.account_id(), "\""));
     }
   }
-  return Update(change.account_id(),
-                [&](bool exists, v1::PortfolioHistoryRecord& record) -> absl::StatusOr<bool> {
-                  if (exists && !record.last_cursor().empty()) {
-                    const std::optional<int> order = CompareCursors(change.cursor(), record.last_cursor());
-                    if (!order.has_value()) {
-                      return absl::InternalError(absl::StrCat("stored cursor of \"", change.account_id(),
-                                                              "\" is not a feed cursor: \"",
-                                                              record.last_cursor(), "\""));
-                    }
-                    if (*order <= 0) return false;  // applied already
-                  }
-                  if (!Fold(change, account, record)) return false;
-                  record.set_last_cursor(change.cursor());
-                  return true;
-                });
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> AccountHistoryBook::FoldOnce(const v1::AccountChange& change, const v1::Account* account,
+                                                  bool exists, v1::PortfolioHistoryRecord& record) {
+  if (exists && !record.last_cursor().empty()) {
+    const std::optional<int> order = CompareCursors(change.cursor(), record.last_cursor());
+    if (!order.has_value()) {
+      return absl::InternalError(absl::StrCat("stored cursor of \"", change.account_id(),
+                                              "\" is not a feed cursor: \"", record.last_cursor(), "\""));
+    }
+    if (*order <= 0) return false;  // applied already
+  }
+  if (!Fold(change, account, record)) return false;
+  record.set_last_cursor(change.cursor());
+  return true;
+}
+
+absl::Status AccountHistoryBook::Apply(const v1::AccountChange& change, const v1::Account* account) {
+  if (absl::Status s = CheckChange(change, account); !s.ok()) return s;
+  return Update(change.account_id(), [&](bool exists, v1::PortfolioHistoryRecord& record) {
+    return FoldOnce(change, account, exists, record);
+  });
+}
+
+absl::Status AccountHistoryBook::ApplyPage(absl::Span<const v1::AccountChange> changes) {
+  // Each account's changes, in feed order.
+  std::vector<std::string> ids;
+  absl::flat_hash_map<std::string, std::vector<const v1::AccountChange*>> by_account;
+  for (const v1::AccountChange& change : changes) {
+    if (absl::Status s = CheckChange(change, UpsertedAccount(change)); !s.ok()) return s;
+    auto [it, added] = by_account.try_emplace(change.account_id());
+    if (added) ids.push_back(change.account_id());
+    it->second.push_back(&change);
+  }
+  return UpdateMany(ids, [&](const std::string& id, bool exists,
+                             v1::PortfolioHistoryRecord& record) -> absl::StatusOr<bool> {
+    bool changed = false;
+    for (const v1::AccountChange* change : by_account.at(id)) {
+      absl::StatusOr<bool> folded = FoldOnce(*change, UpsertedAccount(*change), exists || changed, record);
+      if (!folded.ok()) return folded.status();
+      changed = *folded || changed;
+    }
+    return changed;
+  });
+}
+
+const v1::Account* AccountHistoryBook::UpsertedAccount(const v1::AccountChange& change) {
+  return change.kind() == v1::ACCOUNT_CHANGE_KIND_UPSERTED && change.has_account() ? &change.account() : nullptr;
 }
 
 absl::Status AccountHistoryBook::SetScores(const std::string& account_id, std::optional<double> health,
                                            std::optional<double> ltv_to_cac) {
-  if (account_id.empty()) return FieldError("account_id", "is required");
-  // A score that is not a number is as good as none (and would never compare equal to itself).
-  if (health.has_value() && !std::isfinite(*health)) health.reset();
-  if (ltv_to_cac.has_value() && !std::isfinite(*ltv_to_cac)) ltv_to_cac.reset();
-  return Update(account_id, [&](bool, v1::PortfolioHistoryRecord& record) -> absl::StatusOr<bool> {
+  return SetScoresMany({LatestScores{account_id, health, ltv_to_cac}});
+}
+
+absl::Status AccountHistoryBook::SetScoresMany(std::vector<LatestScores> scores) {
+  std::vector<std::string> ids;
+  absl::flat_hash_map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < scores.size(); ++i) {
+    LatestScores& latest = scores[i];
+    if (latest.account_id.empty()) return FieldError(absl::StrCat("scores[", i, "].account_id"), "is required");
+    // A score that is not a number is as good as none (and would never compare equal to itself).
+    if (latest.health.has_value() && !std::isfinite(*latest.health)) latest.health.reset();
+    if (latest.ltv_to_cac.has_value() && !std::isfinite(*latest.ltv_to_cac)) latest.ltv_to_cac.reset();
+    if (position.insert_or_assign(latest.account_id, i).second) ids.push_back(latest.account_id);
+  }
+  return UpdateMany(ids, [&](const std::string& id, bool, v1::PortfolioHistoryRecord& record) -> absl::StatusOr<bool> {
+    const LatestScores& latest = scores[position.at(id)];
     const std::optional<double> old_health =
         record.has_health() ? std::optional<double>(record.health()) : std::nullopt;
     const std::optional<double> old_ltv =
         record.has_ltv_to_cac() ? std::optional<double>(record.ltv_to_cac()) : std::nullopt;
-    if (old_health == health && old_ltv == ltv_to_cac) return false;
-    if (health.has_value()) {
-      record.set_health(*health);
+    if (old_health == latest.health && old_ltv == latest.ltv_to_cac) return false;
+    if (latest.health.has_value()) {
+      record.set_health(*latest.health);
     } else {
       record.clear_health();
     }
-    if (ltv_to_cac.has_value()) {
-      record.set_ltv_to_cac(*ltv_to_cac);
+    if (latest.ltv_to_cac.has_value()) {
+      record.set_ltv_to_cac(*latest.ltv_to_cac);
     } else {
       record.clear_ltv_to_cac();
     }

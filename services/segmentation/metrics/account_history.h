@@ -3,11 +3,13 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "common/store/store.h"
 #include "common/striped_mutex.h"
 #include "steward/v1/account.pb.h"
@@ -83,10 +85,22 @@ class AccountHistoryBook {
   // record that cannot be parsed; ABORTED after kMaxWriteAttempts lost races; store errors as they are.
   absl::Status Apply(const v1::AccountChange& change, const v1::Account* account);
 
+  // Apply for a page of the feed, in feed order (an upsert carries its account in the change): one read
+  // of every account's record and one write of those that changed, not a read and a write per change.
+  // Errors as for Apply (a bad change fails the page before anything is written).
+  absl::Status ApplyPage(absl::Span<const v1::AccountChange> changes);
+
   // Sets the account's latest health score and LTV:CAC (nullopt: unknown now). Writes only when they
   // changed. Errors as for Apply.
   absl::Status SetScores(const std::string& account_id, std::optional<double> health,
                          std::optional<double> ltv_to_cac);
+  // SetScores for many accounts in one read and one write (the last entry of an account wins).
+  struct LatestScores {
+    std::string account_id;
+    std::optional<double> health;
+    std::optional<double> ltv_to_cac;
+  };
+  absl::Status SetScoresMany(std::vector<LatestScores> scores);
 
   // The account's record; nullopt when it has none.
   absl::StatusOr<std::optional<v1::PortfolioHistoryRecord>> Read(const std::string& account_id);
@@ -103,6 +117,17 @@ class AccountHistoryBook {
   // writes it with compare-and-set, retrying lost races.
   template <typename Mutate>
   absl::Status Update(const std::string& account_id, Mutate mutate);
+  // Update for many accounts (distinct ids): one read, one pipelined write; the records that lost a
+  // race are retried one by one. `mutate(account_id, exists, record)`.
+  template <typename Mutate>
+  absl::Status UpdateMany(const std::vector<std::string>& account_ids, Mutate mutate);
+  // Apply's checks of a change.
+  static absl::Status CheckChange(const v1::AccountChange& change, const v1::Account* account);
+  // Folds one change unless the record has it already (by cursor); sets the cursor.
+  static absl::StatusOr<bool> FoldOnce(const v1::AccountChange& change, const v1::Account* account, bool exists,
+                                       v1::PortfolioHistoryRecord& record);
+  // The account an upsert carries; null for other changes.
+  static const v1::Account* UpsertedAccount(const v1::AccountChange& change);
 
   Store& store_;
   StripedMutex write_stripes_;  // one account's writers in this process take turns

@@ -368,6 +368,61 @@ TEST_F(AccountHistoryTest, SetScoresWritesOnlyChanges) {
   EXPECT_THAT(*members, ElementsAre("acme", "early"));
 }
 
+TEST_F(AccountHistoryTest, APageFoldsLikeItsChangesOneByOneInOneReadAndOneWrite) {
+  // The same feed applied change by change on one book, and as one page on another.
+  MemoryStore paged_store;
+  AccountHistoryBook paged(paged_store);
+  const v1::Account acme = MakeAccount("acme", v1::ACCOUNT_STATUS_TRIAL, 0, Day(2025, 1, 1));
+  const v1::Account beta = MakeAccount("beta", v1::ACCOUNT_STATUS_ACTIVE, 250, Day(2024, 6, 1));
+  std::vector<v1::AccountChange> page;
+  v1::AccountChange change = feed_.Upsert(acme, Day(2025, 1, 1));
+  *change.mutable_account() = acme;  // as the scoring service writes an upsert into the feed
+  page.push_back(change);
+  change = feed_.Upsert(beta, Day(2025, 1, 2));
+  *change.mutable_account() = beta;
+  page.push_back(change);
+  page.push_back(feed_.Events("acme", Day(2025, 1, 20),
+                              {MakeEvent(v1::EVENT_TYPE_NPS_RESPONSE, Day(2025, 1, 20), 4),
+                               MakeEvent(v1::EVENT_TYPE_FEATURE_USED, Day(2025, 1, 20), 0, "reports")}));
+  page.push_back(feed_.Events("beta", Day(2025, 2, 1), {MakeEvent(v1::EVENT_TYPE_EXPANSION, Day(2025, 2, 1), 50)}));
+  page.push_back(feed_.Events("acme", Day(2025, 2, 2), {MakeEvent(v1::EVENT_TYPE_CHURNED, Day(2025, 2, 2), 0, "price")}));
+
+  ASSERT_TRUE(paged.ApplyPage(page).ok());
+  for (const char* id : {"acme", "beta"}) {
+    auto record = paged.Read(id);
+    ASSERT_TRUE(record.ok() && record->has_value()) << id;
+    EXPECT_EQ((*record)->SerializeAsString(), Get(id).SerializeAsString()) << id;
+  }
+  // Again (a page handled twice after a crash): nothing is written.
+  const std::string key = AccountHistoryBook::RecordKey("acme");
+  const uint64_t version = (*paged_store.Get({&key, 1}))[0]->version;
+  ASSERT_TRUE(paged.ApplyPage(page).ok());
+  EXPECT_EQ((*paged_store.Get({&key, 1}))[0]->version, version);
+  auto members = paged_store.IndexScan(std::string(AccountHistoryBook::kIndex), "", 10);
+  ASSERT_TRUE(members.ok());
+  EXPECT_THAT(*members, ElementsAre("acme", "beta"));
+
+  // A bad change fails the page before anything is written.
+  page.back().set_cursor("not-a-cursor");
+  page.back().set_account_id("gamma");
+  EXPECT_EQ(paged.ApplyPage(page).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(paged.Read("gamma")->has_value());
+}
+
+TEST_F(AccountHistoryTest, SetScoresManyWritesOnlyWhatChanged) {
+  feed_.Upsert(MakeAccount("acme", v1::ACCOUNT_STATUS_ACTIVE, 100, Day(2025, 1, 1)), Day(2025, 1, 1));
+  feed_.Upsert(MakeAccount("beta", v1::ACCOUNT_STATUS_ACTIVE, 100, Day(2025, 1, 1)), Day(2025, 1, 1));
+  ASSERT_TRUE(book_.SetScoresMany({{"acme", 80, 3}, {"beta", 60, std::nullopt}}).ok());
+  const uint64_t acme_version = Version("acme");
+  const uint64_t beta_version = Version("beta");
+  ASSERT_TRUE(book_.SetScoresMany({{"acme", 80, 3}, {"beta", 65, std::nullopt}}).ok());
+  EXPECT_EQ(Version("acme"), acme_version);
+  EXPECT_GT(Version("beta"), beta_version);
+  EXPECT_EQ(Get("acme").health(), 80);
+  EXPECT_EQ(Get("beta").health(), 65);
+  EXPECT_EQ(book_.SetScoresMany({{"", 1, 1}}).code(), absl::StatusCode::kInvalidArgument);
+}
+
 // A store that lets another writer change the record right before this process's first write of it.
 class RacingStore final : public steward::testing::ForwardingStore {
  public:
@@ -409,6 +464,25 @@ TEST(AccountHistoryRaceTest, LostRacesAreRetriedAndKeepTheRivalsWrite) {
   *change.mutable_change_time() = ToProtoTime(Day(2025, 3, 1));
   *change.add_events() = MakeEvent(v1::EVENT_TYPE_EXPANSION, Day(2025, 3, 1), 40);
   EXPECT_EQ(book.Apply(change, nullptr).code(), absl::StatusCode::kAborted);
+}
+
+TEST(AccountHistoryRaceTest, APageRetriesTheRecordsThatLostARace) {
+  RacingStore store;
+  AccountHistoryBook book(store);
+  Feed feed(book);
+  feed.Upsert(MakeAccount("acme", v1::ACCOUNT_STATUS_ACTIVE, 100, Day(2025, 1, 1)), Day(2025, 1, 1));
+  v1::AccountChange change;
+  change.set_cursor("99999999999999-0");
+  change.set_account_id("acme");
+  change.set_kind(v1::ACCOUNT_CHANGE_KIND_EVENTS_RECORDED);
+  *change.mutable_change_time() = ToProtoTime(Day(2025, 3, 1));
+  *change.add_events() = MakeEvent(v1::EVENT_TYPE_EXPANSION, Day(2025, 3, 1), 40);
+  store.races_left_ = 2;  // the page's write and the first retry lose
+  ASSERT_TRUE(book.ApplyPage({&change, 1}).ok());
+  auto record = book.Read("acme");
+  ASSERT_TRUE(record.ok() && record->has_value());
+  EXPECT_EQ((*record)->movements_size(), 1);
+  EXPECT_EQ((*record)->health(), 11);  // the rival's write is kept
 }
 
 }  // namespace
