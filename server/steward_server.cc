@@ -319,10 +319,9 @@ absl::StatusOr<int64_t> StewardServer::AdvanceClock(absl::Duration by) {
     if (absl::Status s = manual_clock_->MoveTo(target); !s.ok()) return s;
     return steps;
   }
-  // Changes recorded before the call count from before time moves (an event that ends a wait).
-  if (playbook_follower_ != nullptr) {
-    if (absl::Status s = playbook_follower_->Drain(); !s.ok()) return s;
-  }
+  // Changes recorded before the call count from before time moves (an event that ends a wait), and so
+  // do their consequences in this process (segments entered, opportunities handed over).
+  if (absl::Status s = DrainFeeds(); !s.ok()) return s;
   for (;;) {
     auto ran = playbook_engine_->RunDue(1000);
     if (!ran.ok()) return ran.status();

@@ -128,11 +128,6 @@ class StewardServer {
   // The port of the /metrics endpoint; 0 when there is none.
   int metrics_port() const { return metrics_http_ != nullptr ? metrics_http_->port() : 0; }
 
-  // Handles everything the feeds hold now in every follower this process runs (segmentation, upsell,
-  // playbooks, in that order), without waiting: for tests and tools that need the reactions to what
-  // was recorded before going on.
-  absl::Status DrainFeeds();
-
   // Graceful stop: every health status turns NOT_SERVING first (so load balancers stop sending),
   // then in-flight calls get up to `grace` to finish before the rest are cancelled.
   void Shutdown(absl::Duration grace);
@@ -148,6 +143,9 @@ class StewardServer {
   segmentation::MembershipMaintainer* maintainer() const { return maintainer_.get(); }
 
  private:
+  // Handles everything the feeds hold now in every follower this process runs (segmentation, upsell,
+  // playbooks, in that order), without waiting: AdvanceClock does, before moving time.
+  absl::Status DrainFeeds();
   // How the followers follow their feeds (ServerConfig::feed, adjusted for a manual clock).
   FeedSettings feed_;
   // Every consumer group member of this process's followers, and gauges of their lag and pending

@@ -10,45 +10,26 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/store/memory_store.h"
-#include "common/store/redis_store.h"
 #include "common/store/stored_cursor.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/support/redis_server.h"
+#include "tests/support/test_store.h"
 
 namespace steward {
 namespace {
 
 using ::testing::ElementsAre;
 
-enum class Backend { kMemory, kRedis };
+using testing::StoreKind;
 
 constexpr char kLog[] = "feed";
 
-class GroupConsumerTest : public ::testing::TestWithParam<Backend> {
+class GroupConsumerTest : public ::testing::TestWithParam<StoreKind> {
  protected:
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-
   void SetUp() override {
-    if (GetParam() == Backend::kMemory) {
-      store_ = std::make_unique<MemoryStore>();
-      return;
-    }
-    if (server_ == nullptr) {
-      server_ = new testing::RedisServer();
-      server_status_ = server_->Start();
-    }
-    ASSERT_TRUE(server_status_.ok()) << server_status_;
-    RedisOptions options;
-    options.port = server_->port();
-    auto redis = RedisStore::Connect(options);
-    ASSERT_TRUE(redis.ok()) << redis.status();
-    ASSERT_TRUE((*redis)->FlushDb().ok());
-    store_ = *std::move(redis);
+    auto store = testing::MakeTestStore(GetParam(), redis_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
   }
 
   // Appends entries "<prefix>0" … riding on writes, as services do; returns their ids.
@@ -74,9 +55,8 @@ class GroupConsumerTest : public ::testing::TestWithParam<Backend> {
     return GroupConsumer(*store_, settings, kLog, "service", legacy_cursor_key);
   }
 
+  std::unique_ptr<testing::RedisServer> redis_;  // outlives store_
   std::unique_ptr<Store> store_;
-  static inline testing::RedisServer* server_ = nullptr;
-  static inline absl::Status server_status_;
 };
 
 // Collects what a handler saw; fails while `fail` is set.
@@ -178,9 +158,9 @@ TEST_P(GroupConsumerTest, LastInfoReportsLagAfterAStep) {
   EXPECT_EQ(info.pending, 5);  // … and not acknowledged yet
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, GroupConsumerTest, ::testing::Values(Backend::kMemory, Backend::kRedis),
-                         [](const ::testing::TestParamInfo<Backend>& param_info) {
-                           return param_info.param == Backend::kMemory ? "Memory" : "Redis";
+INSTANTIATE_TEST_SUITE_P(Stores, GroupConsumerTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
+                         [](const ::testing::TestParamInfo<StoreKind>& param_info) {
+                           return testing::StoreKindName(param_info.param);
                          });
 
 }  // namespace
