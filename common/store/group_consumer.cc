@@ -5,7 +5,6 @@
 #include "common/store/stored_cursor.h"
 
 namespace steward {
-
 namespace {
 
 // How often a following consumer refreshes LastInfo (one extra round trip).
@@ -90,7 +89,10 @@ absl::StatusOr<int> GroupConsumer::Step(const Handler& handler, bool wait) {
   std::vector<std::string> ids;
   ids.reserve(page->size());
   for (const LogEntry& entry : *page) ids.push_back(entry.id);
-  if (absl::Status s = store_.LogGroupAck(options_.log, options_.group, ids); !s.ok()) return s;
+  if (absl::Status s = store_.LogGroupAck(options_.log, options_.group, ids); !s.ok()) {
+    retry_ = *std::move(page);  // handled, not acknowledged: handled (harmlessly) and acknowledged again
+    return s;
+  }
   return static_cast<int>(page->size());
 }
 

@@ -48,7 +48,9 @@ class GroupConsumer {
     // oldest entry kept.
     std::string legacy_cursor_key;
   };
-  // Handles a page of entries, oldest first. An error leaves them unacknowledged (handed out again).
+  // Handles a page of entries, oldest first. An error leaves them unacknowledged and the same page is
+  // handed to the handler again at the next Step, until it succeeds: return errors only for what a
+  // retry may fix (a peer unavailable), and log and skip what it never will.
   using Handler = std::function<absl::Status(absl::Span<const LogEntry>)>;
 
   GroupConsumer(Store& store, Options options);
