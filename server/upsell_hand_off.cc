@@ -9,7 +9,7 @@ namespace steward {
 
 upsell::UpsellService::HandOff MakeUpsellOfferHandOff(const playbooks::PlaybookClient& playbooks,
                                                       std::string playbook_id) {
-  return [&playbooks, playbook_id = std::move(playbook_id)](const v1::Opportunity& o) -> absl::Status {
+  return [&playbooks, playbook_id = std::move(playbook_id)](const v1::Opportunity& o) -> absl::StatusOr<bool> {
     v1::EnrollAccountRequest request;
     request.set_account_id(o.account_id());
     request.set_playbook_id(playbook_id);
@@ -23,14 +23,14 @@ upsell::UpsellService::HandOff MakeUpsellOfferHandOff(const playbooks::PlaybookC
     if (offer.discount_percent() > 0) context["discount_percent"] = absl::StrCat(offer.discount_percent());
     if (!offer.description().empty()) context["offer"] = offer.description().substr(0, 1000);
     auto enrolled = playbooks.EnrollAccount(request);
-    if (enrolled.ok() || absl::IsAlreadyExists(enrolled.status()) ||
-        absl::IsFailedPrecondition(enrolled.status())) {
-      return absl::OkStatus();
+    if (enrolled.ok()) return true;  // enrolled now, or by an earlier hand-off with this request id
+    if (absl::IsAlreadyExists(enrolled.status()) || absl::IsFailedPrecondition(enrolled.status())) {
+      return false;  // the offer is busy with another opportunity, or the re-enrolment policy waits
     }
     if (absl::IsNotFound(enrolled.status())) {
       Log(LogLevel::kWarning, "upsell_offer_not_handed_off",
           {{"opportunity_id", o.opportunity_id()}, {"error", enrolled.status().ToString()}});
-      return absl::OkStatus();
+      return false;
     }
     return enrolled.status();
   };

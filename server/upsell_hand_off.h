@@ -11,8 +11,9 @@ namespace steward {
 // with the opportunity in the enrolment's context (opportunity_id, trigger_id, and the offer's
 // target_plan, target_product, discount_percent and description when set), so that every action carries
 // it. Idempotent by request id ("upsell:<opportunity_id>"). An account already in the playbook for another
-// opportunity, or one the re-enrolment policy keeps out, is not an error: the opportunity is handed over
-// by a later evaluation. A playbook service without that playbook is logged and skipped.
+// opportunity, or one the re-enrolment policy keeps out, is not an error: the opportunity waits (false)
+// and is handed over by a later evaluation. A playbook service without that playbook is logged, and the
+// opportunity waits too.
 upsell::UpsellService::HandOff MakeUpsellOfferHandOff(const playbooks::PlaybookClient& playbooks,
                                                       std::string playbook_id);
 

@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +20,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/steward_server.h"
+#include "common/metrics/metrics_registry.h"
+#include "services/playbooks/definition/playbook_loader.h"
 #include "services/scoring/model/model_config.h"
 #include "services/segmentation/builtin/segmentation_config.h"
 #include "services/segmentation/loyalty/loyalty_config.h"
@@ -70,6 +73,18 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
     // Most tests call EvaluateAccount themselves and look at what it opened, so the follower (which
     // would evaluate on its own) runs only where a test asks for it.
     config.run_upsell_follower = Follow();
+    if (HostPlaybooks()) {
+      // The upsell offer only, in this process: upsell hands opportunities over to it in-process, and
+      // every EnrollAccount is counted.
+      auto playbooks = playbooks::LoadPlaybookDirectory(absl::StrCat(std::getenv("STEWARD_SOURCE_DIR"), "/playbooks"));
+      ASSERT_TRUE(playbooks.ok()) << playbooks.status();
+      for (v1::Playbook& playbook : *playbooks) {
+        if (playbook.id() == config.upsell_offer_playbook) config.playbooks.push_back(playbook);
+      }
+      ASSERT_EQ(config.playbooks.size(), 1u);
+      config.services.push_back(std::string(kPlaybookServiceName));
+      config.metrics = &metrics_;
+    }
     auto server = StewardServer::Start(config, *store_, clock_, *std::move(models));
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = std::move(*server);
@@ -85,6 +100,16 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
   }
 
   virtual bool Follow() const { return false; }
+  virtual bool HostPlaybooks() const { return false; }
+
+  // How many EnrollAccount calls the playbook service served.
+  int EnrollCalls() const {
+    const std::string series =
+        "steward_grpc_server_requests_total{method=\"/steward.v1.PlaybookService/EnrollAccount\"} ";
+    const std::string text = metrics_.Render();
+    const std::size_t at = text.find(series);
+    return at == std::string::npos ? 0 : std::atoi(text.c_str() + at + series.size());
+  }
 
   void HealthyAccount(const std::string& id, double mrr = 1000, int features = 9, double nps = 10,
                       double seats_active = 8, int tenure_days = 400, int seats = 10) {
@@ -147,6 +172,7 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
   }
 
   FakeClock clock_{kStart};
+  metrics::MetricsRegistry metrics_;
   std::unique_ptr<testing::RedisServer> redis_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<StewardServer> server_;
@@ -431,6 +457,43 @@ TEST_P(UpsellApiTest, BadRequestsGetPreciseStatuses) {
   EXPECT_EQ(upsell_->GetOpportunity(Context().get(), get, &got).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(BadRequestField(Outcome("ghost/1", v1::OPPORTUNITY_STATE_OPEN, "r")), "state");
 }
+
+// With the playbook service in the same process: opportunities are handed over to its upsell offer.
+class UpsellHandOffApiTest : public UpsellApiTest {
+ protected:
+  bool HostPlaybooks() const override { return true; }
+};
+
+TEST_P(UpsellHandOffApiTest, AnOpportunityIsHandedOverOnceNotAtEveryEvaluation) {
+  HealthyAccount("shop");
+  Record({Event("shop", "api", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Minutes(30), 850, "api_calls")});
+  const v1::EvaluateAccountResponse first = Evaluate("shop");
+  const v1::Opportunity* limit = OpenedFor(first, "limit");
+  ASSERT_NE(limit, nullptr);
+  int calls = EnrollCalls();
+  EXPECT_GE(calls, 1);  // the limit opportunity (and any other that opened) went to the offer
+
+  // Evaluated again and again: the one the offer took is handed over and never asked about again; the
+  // others wait for the offer to be free (one enrolment at a time) and are asked about each time.
+  for (int i = 0; i < 3; ++i) {
+    v1::EvaluateAccountResponse again = Evaluate("shop");
+    int waiting = 0;
+    bool limit_handed_over = false;
+    for (const v1::Opportunity& o : again.already_open()) {
+      if (!o.handed_over()) ++waiting;
+      if (o.opportunity_id() == limit->opportunity_id()) limit_handed_over = o.handed_over();
+    }
+    EXPECT_TRUE(limit_handed_over);
+    EXPECT_LT(waiting, again.already_open_size());
+    EXPECT_EQ(EnrollCalls(), calls + waiting);
+    calls = EnrollCalls();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, UpsellHandOffApiTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
+                         [](const ::testing::TestParamInfo<StoreKind>& param_info) {
+                           return testing::StoreKindName(param_info.param);
+                         });
 
 // With the follower running, as in production.
 class UpsellFollowerApiTest : public UpsellApiTest {

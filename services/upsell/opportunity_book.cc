@@ -157,6 +157,28 @@ absl::StatusOr<OpportunityBook::OpenResult> OpportunityBook::Open(const std::str
   return absl::AbortedError(absl::StrCat("opportunities of \"", account_id, "\" kept changing; retry"));
 }
 
+absl::Status OpportunityBook::MarkHandedOver(const std::string& account_id,
+                                             const std::vector<std::string>& opportunity_ids) {
+  for (int attempt = 0; attempt < limits_.max_write_attempts; ++attempt) {
+    auto loaded = Load(account_id);
+    if (!loaded.ok()) return loaded.status();
+    bool changed = false;
+    for (v1::Opportunity& o : *loaded->record.mutable_opportunities()) {
+      if (o.handed_over() ||
+          std::find(opportunity_ids.begin(), opportunity_ids.end(), o.opportunity_id()) == opportunity_ids.end()) {
+        continue;
+      }
+      o.set_handed_over(true);
+      changed = true;
+    }
+    if (!changed) return absl::OkStatus();
+    auto saved = Save(account_id, loaded->record, loaded->version);
+    if (!saved.ok()) return saved.status();
+    if (*saved) return absl::OkStatus();
+  }
+  return absl::AbortedError(absl::StrCat("opportunities of \"", account_id, "\" kept changing; retry"));
+}
+
 absl::StatusOr<v1::Opportunity> OpportunityBook::Get(const std::string& opportunity_id) {
   std::optional<std::string> account = AccountOf(opportunity_id);
   if (!account.has_value()) return FieldError("opportunity_id", "is not an opportunity id (\"ACCOUNT/N\")");

@@ -57,6 +57,9 @@ class OpportunityBook {
   absl::StatusOr<OpenResult> Open(const std::string& account_id, const v1::FiredTrigger& trigger,
                                   absl::Duration cooldown, const Loaded* preloaded = nullptr);
 
+  // Marks these opportunities of the account handed over (UpsellService::HandOff took them).
+  absl::Status MarkHandedOver(const std::string& account_id, const std::vector<std::string>& opportunity_ids);
+
   // NOT_FOUND for an unknown id; INVALID_ARGUMENT (field "opportunity_id") for a malformed one.
   absl::StatusOr<v1::Opportunity> Get(const std::string& opportunity_id);
 

@@ -116,8 +116,15 @@ absl::StatusOr<v1::EvaluateAccountResponse> UpsellService::Evaluate(
     std::stable_sort(open.begin(), open.end(), [](const v1::Opportunity* a, const v1::Opportunity* b) {
       return FromProtoTime(a->create_time()) < FromProtoTime(b->create_time());
     });
+    std::vector<std::string> taken;
     for (const v1::Opportunity* o : open) {
-      if (absl::Status s = hand_off_(*o); !s.ok()) return s;
+      if (o->handed_over()) continue;  // presented already: nothing to ask of anyone
+      absl::StatusOr<bool> handed = hand_off_(*o);
+      if (!handed.ok()) return handed.status();
+      if (*handed) taken.push_back(o->opportunity_id());
+    }
+    if (!taken.empty()) {
+      if (absl::Status s = opportunities_.MarkHandedOver(account_id, taken); !s.ok()) return s;
     }
   }
   return response;

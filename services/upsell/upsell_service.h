@@ -23,9 +23,11 @@ namespace steward::upsell {
 class UpsellService {
  public:
   // Hands an open opportunity over to whoever presents it to the customer (the playbook service's
-  // upsell offer). Called for every opportunity an evaluation opens or finds open, so it must be
-  // idempotent; an error fails the evaluation (a follower retries it).
-  using HandOff = std::function<absl::Status(const v1::Opportunity&)>;
+  // upsell offer): true when it was taken (then it is marked handed over and never handed again), false
+  // when it must wait (the offer is busy with another opportunity of the account; a later evaluation
+  // tries again). Must be idempotent (a mark can be lost to a crash); an error fails the evaluation (a
+  // follower retries it).
+  using HandOff = std::function<absl::StatusOr<bool>(const v1::Opportunity&)>;
 
   UpsellService(const Clock& clock, const scoring::ScoringClient& scoring,
                 const segmentation::SegmentationClient& segmentation, OpportunityBook& opportunities,
