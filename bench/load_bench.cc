@@ -47,6 +47,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/support/report.h"
 #include "common/metrics/grpc_metrics.h"
 #include "common/proto_time.h"
 #include "common/store/redis_store.h"
@@ -94,27 +95,6 @@ constexpr double kTargetSegmentsRatio = 0.5;
 constexpr double kMemoryAimBytes = 4096;
 constexpr int kHistoryDays = 90;
 constexpr uint64_t kSeed = 20240611;  // every generated account and history derives from this
-
-std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(c);
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
-    } else {
-      out.push_back(c);
-    }
-  }
-  out.push_back('"');
-  return out;
-}
-
-std::string JsonNumber(double value) {
-  if (!std::isfinite(value)) return "null";
-  return absl::StrFormat("%.6g", value);
-}
 
 void Progress(absl::string_view line) { std::cerr << "steward_load_bench: " << line << std::endl; }
 
@@ -320,13 +300,7 @@ struct PhaseStats {
   double ErrorRate() const {
     return calls > 0 ? static_cast<double>(failed) / static_cast<double>(calls) : 0;
   }
-  double PercentileMs(double p) const {
-    if (latencies_ns.empty()) return 0;
-    const double rank = std::ceil(p * static_cast<double>(latencies_ns.size()));
-    const size_t index =
-        static_cast<size_t>(std::clamp(rank, 1.0, static_cast<double>(latencies_ns.size()))) - 1;
-    return static_cast<double>(latencies_ns[index]) / 1e6;
-  }
+  double PercentileMs(double p) const { return Percentile(latencies_ns, p) / 1e6; }
   double MaxMs() const { return latencies_ns.empty() ? 0 : static_cast<double>(latencies_ns.back()) / 1e6; }
   std::string ErrorSummary() const {
     std::vector<std::string> parts;

@@ -65,6 +65,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "bench/support/report.h"
 #include "common/proto_time.h"
 #include "steward/v1/playbook_service.grpc.pb.h"
 #include "steward/v1/scoring_service.grpc.pb.h"
@@ -122,18 +123,6 @@ constexpr double kTargetEventsPerSecond = 5000;
 constexpr double kRateTolerance = 0.98;
 
 void Progress(absl::string_view line) { std::cerr << "steward_loop_bench: " << line << std::endl; }
-
-std::string JsonNumber(double value) {
-  if (!std::isfinite(value)) return "null";
-  return absl::StrFormat("%.6g", value);
-}
-
-// Nearest-rank percentile of sorted `values` (0 when empty).
-double Percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty()) return 0;
-  const double rank = std::ceil(p * static_cast<double>(sorted.size()));
-  return sorted[static_cast<size_t>(std::clamp(rank, 1.0, static_cast<double>(sorted.size()))) - 1];
-}
 
 struct Distribution {
   int64_t count = 0;

@@ -29,6 +29,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "bench/support/report.h"
 #include "common/clock.h"
 #include "common/proto_time.h"
 #include "common/store/redis_store.h"
@@ -142,12 +143,6 @@ int64_t RunLoops(PlaybookEngine& engine, int threads, int batch, const std::func
   }
   for (std::thread& t : loops) t.join();
   return steps.load();
-}
-
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  return values[std::min(values.size() - 1, static_cast<size_t>(p * values.size()))];
 }
 
 int Run() {
@@ -267,6 +262,8 @@ int Run() {
     cursor = entries->back().id;
   }
 
+  std::sort(lateness_ms.begin(), lateness_ms.end());
+  using bench::Percentile;
   std::cout << absl::StrFormat(
       "playbook runner, Redis on loopback, %d runner threads, batches of %d\n"
       "  baseline: %.0f compare-and-set writes/s (pipelined, 256 per round trip)\n"
