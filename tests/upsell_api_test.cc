@@ -27,6 +27,7 @@
 #include "services/segmentation/loyalty/loyalty_config.h"
 #include "services/segmentation/metrics/portfolio_config.h"
 #include "services/upsell/upsell_config.h"
+#include "steward/v1/clock_service.grpc.pb.h"
 #include "steward/v1/scoring_service.grpc.pb.h"
 #include "steward/v1/segmentation_service.grpc.pb.h"
 #include "steward/v1/upsell_service.grpc.pb.h"
@@ -84,6 +85,7 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
       ASSERT_EQ(config.playbooks.size(), 1u);
       config.services.push_back(std::string(kPlaybookServiceName));
       config.metrics = &metrics_;
+      config.manual_clock = &clock_;  // ClockService.AdvanceClock moves it
     }
     auto server = StewardServer::Start(config, *store_, clock_, *std::move(models));
     ASSERT_TRUE(server.ok()) << server.status();
@@ -93,6 +95,7 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
     scoring_ = v1::ScoringService::NewStub(channel);
     segments_ = v1::SegmentationService::NewStub(channel);
     upsell_ = v1::UpsellService::NewStub(channel);
+    clock_service_ = v1::ClockService::NewStub(channel);
   }
 
   void TearDown() override {
@@ -179,6 +182,7 @@ class UpsellApiTest : public ::testing::TestWithParam<StoreKind> {
   std::unique_ptr<v1::ScoringService::Stub> scoring_;
   std::unique_ptr<v1::SegmentationService::Stub> segments_;
   std::unique_ptr<v1::UpsellService::Stub> upsell_;
+  std::unique_ptr<v1::ClockService::Stub> clock_service_;
 };
 
 TEST_P(UpsellApiTest, TheLimitTriggerFiresAt80PercentOfALimitAndNotJustShort) {
@@ -489,6 +493,36 @@ TEST_P(UpsellHandOffApiTest, AnOpportunityIsHandedOverOnceNotAtEveryEvaluation) 
     calls = EnrollCalls();
   }
 }
+
+// The same with the follower running: what AdvanceClock promises about changes recorded before it.
+class UpsellHandOffFollowerApiTest : public UpsellHandOffApiTest {
+ protected:
+  bool Follow() const override { return true; }
+};
+
+TEST_P(UpsellHandOffFollowerApiTest, AdvanceClockHandlesEveryChangeRecordedBeforeItFirst) {
+  HealthyAccount("shop");
+  Record({Event("shop", "api", v1::EVENT_TYPE_LIMIT_USAGE, kStart - absl::Minutes(30), 850, "api_calls")});
+  // No waiting: when AdvanceClock returns, upsell's follower has evaluated the account and the offer
+  // playbook's follower has enrolled it for the opportunity it was handed.
+  v1::AdvanceClockRequest advance;
+  advance.mutable_by()->set_seconds(1);
+  v1::AdvanceClockResponse advanced;
+  grpc::Status status = clock_service_->AdvanceClock(Context().get(), advance, &advanced);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  v1::ListOpportunitiesRequest list;
+  list.set_account_id("shop");
+  list.set_trigger_id("limit");
+  v1::ListOpportunitiesResponse listed;
+  ASSERT_TRUE(upsell_->ListOpportunities(Context().get(), list, &listed).ok());
+  ASSERT_EQ(listed.opportunities_size(), 1);
+  EXPECT_TRUE(listed.opportunities(0).handed_over());
+  EXPECT_GE(EnrollCalls(), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, UpsellHandOffFollowerApiTest,
+                         ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
+                         [](const auto& param_info) { return testing::StoreKindName(param_info.param); });
 
 INSTANTIATE_TEST_SUITE_P(Stores, UpsellHandOffApiTest, ::testing::Values(StoreKind::kMemory, StoreKind::kRedis),
                          [](const ::testing::TestParamInfo<StoreKind>& param_info) {
